@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what ResLab's build and tests need, skipping what is already there:
+# the wasm target, wasm-bindgen-cli (pinned to the crate's wasm-bindgen),
+# npm packages (uPlot, playwright-core, binaryen), and Debian's Chromium +
+# ChromeDriver for the browser tests (with `--browser`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130   # keep equal to the wasm-bindgen pin in Cargo.toml
+need_browser=0
+[ "${1:-}" = "--browser" ] && need_browser=1
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+if ! command -v cargo >/dev/null; then
+  echo "Rust is required (https://rustup.rs): cargo not found" >&2; exit 1
+fi
+if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --locked
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund
+fi
+if [ "$need_browser" = 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+  say "installing Debian's chromium and chromium-driver"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+fi

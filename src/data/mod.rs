@@ -1,0 +1,355 @@
+//! Datasets: MNIST, Fashion-MNIST and CIFAR-10 in their official file formats.
+//!
+//! Everything here parses from bytes in memory, because in the browser there
+//! is no file system: the page hands us `(file name, bytes)` pairs that the
+//! user dropped in or that were fetched. The same code runs natively.
+//!
+//! Layout of this module, top to bottom:
+//! - here: the dataset kinds and the in-memory image sets;
+//! - [`error`]: [`DataError`], which always names the file and the problem;
+//! - [`archive`]: gzip and tar, bounded so that a hostile file cannot make us
+//!   allocate more than [`MAX_UNPACKED_BYTES`];
+//! - [`idx`] (MNIST, Fashion-MNIST) and [`cifar`] (CIFAR-10 binary batches);
+//! - [`load`]: [`load_files`], which recognises files by name and content
+//!   and assembles a train and a test split;
+//! - [`prep`]: train/validation split, per-pixel mean, batching, augmentation;
+//! - [`sample`]: the small built-in samples under `assets/sample/`.
+//!
+//! The parsers never panic on any input and never allocate a size read from a
+//! header before checking it against the bytes actually present.
+
+pub mod archive;
+pub mod cifar;
+pub mod error;
+pub mod idx;
+pub mod load;
+pub mod prep;
+pub mod sample;
+
+pub use archive::{gunzip, untar};
+pub use cifar::parse_cifar_batch;
+pub use error::{DataError, Problem};
+pub use idx::{parse_idx_images, parse_idx_labels};
+pub use load::load_files;
+pub use prep::{Augment, Batcher, fill_batch, pixel_mean, split_train_val};
+
+/// Upper bound on everything we unpack from compressed or archived input, in
+/// total, and on any size a header may claim. The full CIFAR-10 binary set is
+/// about 176 MiB unpacked, MNIST about 53 MiB, so this leaves ample room while
+/// keeping a malicious "zip bomb" from exhausting the browser's memory.
+pub const MAX_UNPACKED_BYTES: usize = 512 << 20;
+
+/// Every dataset here has ten classes.
+pub const NUM_CLASSES: usize = 10;
+
+/// Which dataset a [`Dataset`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    Mnist,
+    FashionMnist,
+    Cifar10,
+}
+
+impl DatasetKind {
+    pub const ALL: [DatasetKind; 3] = [
+        DatasetKind::Mnist,
+        DatasetKind::FashionMnist,
+        DatasetKind::Cifar10,
+    ];
+
+    /// Stable identifier, the same as the JSON form: "mnist", "fashion-mnist", "cifar10".
+    pub fn id(&self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Cifar10 => "cifar10",
+        }
+    }
+
+    /// Human name, for display.
+    pub fn display_name(&self) -> &'static str {
+        match self {
+            DatasetKind::Mnist => "MNIST",
+            DatasetKind::FashionMnist => "Fashion-MNIST",
+            DatasetKind::Cifar10 => "CIFAR-10",
+        }
+    }
+
+    /// Accepts the id and the usual spellings ("CIFAR-10", "fashion_mnist", ...),
+    /// ignoring case and separators.
+    pub fn parse(s: &str) -> Option<Self> {
+        let key: String = s
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_' | ' '))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        match key.as_str() {
+            "mnist" => Some(DatasetKind::Mnist),
+            "fashionmnist" | "fashion" => Some(DatasetKind::FashionMnist),
+            "cifar10" | "cifar" => Some(DatasetKind::Cifar10),
+            _ => None,
+        }
+    }
+
+    pub fn channels(&self) -> usize {
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => 1,
+            DatasetKind::Cifar10 => 3,
+        }
+    }
+
+    /// Image side in pixels (images are square): 28 or 32.
+    pub fn size(&self) -> usize {
+        match self {
+            DatasetKind::Mnist | DatasetKind::FashionMnist => idx::SIDE,
+            DatasetKind::Cifar10 => cifar::SIDE,
+        }
+    }
+
+    pub fn class_names(&self) -> &'static [&'static str] {
+        match self {
+            DatasetKind::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            DatasetKind::FashionMnist => &[
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ],
+            DatasetKind::Cifar10 => &[
+                "airplane",
+                "automobile",
+                "bird",
+                "cat",
+                "deer",
+                "dog",
+                "frog",
+                "horse",
+                "ship",
+                "truck",
+            ],
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+/// Images stored as u8, N x C x H x W (channel-major per image, like CIFAR's
+/// file layout), with one label (0..=9) per image.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ImageSet {
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ImageSet {
+    /// An empty set with the given image shape.
+    pub fn empty(channels: usize, height: usize, width: usize) -> Self {
+        ImageSet {
+            images: Vec::new(),
+            labels: Vec::new(),
+            channels,
+            height,
+            width,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// C * H * W.
+    pub fn pixels_per_image(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    /// The `i`-th image, C x H x W bytes. Panics if `i >= len()`.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.pixels_per_image();
+        &self.images[i * n..(i + 1) * n]
+    }
+
+    /// The first `n` images (all of them if there are fewer).
+    pub fn take(&self, n: usize) -> ImageSet {
+        let n = n.min(self.len());
+        ImageSet {
+            images: self.images[..n * self.pixels_per_image()].to_vec(),
+            labels: self.labels[..n].to_vec(),
+            ..ImageSet::empty(self.channels, self.height, self.width)
+        }
+    }
+
+    /// The images at `indices`, in that order. Panics on an index out of range.
+    pub fn select(&self, indices: &[usize]) -> ImageSet {
+        let n = self.pixels_per_image();
+        let mut images = Vec::with_capacity(indices.len() * n);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            images.extend_from_slice(self.image(i));
+            labels.push(self.labels[i]);
+        }
+        ImageSet {
+            images,
+            labels,
+            ..ImageSet::empty(self.channels, self.height, self.width)
+        }
+    }
+
+    /// Appends `other`, which must have the same image shape. Moves instead of
+    /// copying when `self` is empty, so assembling a split batch by batch costs
+    /// one copy of the data at most.
+    pub fn append(&mut self, other: ImageSet) {
+        debug_assert_eq!(
+            (self.channels, self.height, self.width),
+            (other.channels, other.height, other.width)
+        );
+        if self.is_empty() {
+            *self = other;
+        } else {
+            self.images.extend_from_slice(&other.images);
+            self.labels.extend_from_slice(&other.labels);
+        }
+    }
+
+    /// How many images carry each label `0..num_classes` (labels outside are not counted).
+    pub fn class_counts(&self, num_classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; num_classes];
+        for &l in &self.labels {
+            if let Some(c) = counts.get_mut(l as usize) {
+                *c += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// A dataset with its train and test splits (a validation split, if any, is
+/// cut from `train` with [`prep::split_train_val`]).
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub kind: DatasetKind,
+    pub train: ImageSet,
+    pub test: ImageSet,
+    /// Where the data came from, e.g. "built-in sample" or the file names.
+    pub source: String,
+}
+
+impl Dataset {
+    pub fn num_classes(&self) -> usize {
+        NUM_CLASSES
+    }
+
+    /// A summary for the UI and for logs.
+    pub fn info_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind,
+            "name": self.kind.display_name(),
+            "channels": self.train.channels,
+            "height": self.train.height,
+            "width": self.train.width,
+            "num_classes": self.num_classes(),
+            "class_names": self.kind.class_names(),
+            "train": self.train.len(),
+            "test": self.test.len(),
+            "train_class_counts": self.train.class_counts(self.num_classes()),
+            "test_class_counts": self.test.class_counts(self.num_classes()),
+            "source": self.source,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> ImageSet {
+        // Three 1x1x2 images: [0,1], [10,11], [20,21], labels 0, 1, 1.
+        ImageSet {
+            images: vec![0, 1, 10, 11, 20, 21],
+            labels: vec![0, 1, 1],
+            channels: 1,
+            height: 1,
+            width: 2,
+        }
+    }
+
+    #[test]
+    fn kind_ids_round_trip_through_parse_and_json() {
+        for k in DatasetKind::ALL {
+            assert_eq!(DatasetKind::parse(k.id()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::json!(k.id()));
+            assert_eq!(
+                serde_json::from_value::<DatasetKind>(serde_json::json!(k.id())).unwrap(),
+                k
+            );
+            assert_eq!(k.class_names().len(), NUM_CLASSES);
+        }
+        assert_eq!(DatasetKind::parse("CIFAR-10"), Some(DatasetKind::Cifar10));
+        assert_eq!(
+            DatasetKind::parse("Fashion_MNIST"),
+            Some(DatasetKind::FashionMnist)
+        );
+        assert_eq!(DatasetKind::parse("imagenet"), None);
+        assert_eq!(
+            (DatasetKind::Cifar10.channels(), DatasetKind::Cifar10.size()),
+            (3, 32)
+        );
+        assert_eq!(
+            (DatasetKind::Mnist.channels(), DatasetKind::Mnist.size()),
+            (1, 28)
+        );
+    }
+
+    #[test]
+    fn image_set_accessors() {
+        let s = tiny();
+        assert_eq!(s.len(), 3);
+        assert!(!s.is_empty());
+        assert_eq!(s.pixels_per_image(), 2);
+        assert_eq!(s.image(1), &[10, 11]);
+        assert_eq!(s.take(2).images, vec![0, 1, 10, 11]);
+        assert_eq!(s.take(99).len(), 3);
+        assert_eq!(s.select(&[2, 0]).images, vec![20, 21, 0, 1]);
+        assert_eq!(s.select(&[2, 0]).labels, vec![1, 0]);
+        assert_eq!(s.class_counts(3), vec![1, 2, 0]);
+        assert_eq!(s.class_counts(1), vec![1]);
+        let mut a = ImageSet::empty(1, 1, 2);
+        a.append(s.take(1));
+        a.append(s.select(&[2]));
+        assert_eq!(a.images, vec![0, 1, 20, 21]);
+    }
+
+    #[test]
+    fn info_json_has_counts() {
+        let d = Dataset {
+            kind: DatasetKind::Mnist,
+            train: tiny(),
+            test: tiny().take(1),
+            source: "test".into(),
+        };
+        let j = d.info_json();
+        assert_eq!(j["kind"], "mnist");
+        assert_eq!(j["train"], 3);
+        assert_eq!(j["test"], 1);
+        assert_eq!(j["train_class_counts"][1], 2);
+        assert_eq!(j["class_names"][9], "9");
+        assert_eq!(j["source"], "test");
+    }
+}

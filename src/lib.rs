@@ -1,0 +1,25 @@
+//! ResLab: the ResNet paper's ablations (He et al. 2015) as a lab — plain vs
+//! residual nets, depth, optimizers, BatchNorm settings, learning rates —
+//! trained in the browser (WebGPU, or the CPU backend in wasm) and natively.
+//!
+//! - [`data`]: MNIST/Fashion-MNIST IDX and CIFAR-10 binary parsing from bytes,
+//!   preprocessing, augmentation, batching; the built-in sample.
+//! - [`model`]: the model zoo and its description API.
+//! - [`config`]: one experiment as one JSON type; validation.
+//! - [`optim`]: optimizers and learning-rate schedules.
+//! - [`train`]: the async training loop, its events and its result JSON.
+//! - `web` (wasm only): the bindings the page's worker calls.
+
+pub mod backend;
+pub mod config;
+pub mod data;
+pub mod model;
+pub mod optim;
+pub mod platform;
+pub mod rng;
+pub mod train;
+
+#[cfg(target_family = "wasm")]
+mod web;
+
+pub use config::ExperimentConfig;

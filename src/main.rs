@@ -1,0 +1,335 @@
+//! `reslab`: the same experiments as the page, natively.
+//!
+//!   reslab describe resnet20
+//!   reslab train --model resnet20 --dataset cifar10 --epochs 1 --out run.json
+//!   reslab train --config experiment.json --data ~/datasets/cifar-10-binary.tar.gz
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use reslab::backend::{self, BackendKind};
+use reslab::config::{ExperimentConfig, OptimizerKind, Schedule, Shortcut, Stem};
+use reslab::data::{self, DatasetKind};
+use reslab::model;
+use reslab::train::{self, Control, Event};
+
+#[derive(Parser)]
+#[command(name = "reslab", version, about = "Train the ResNet paper's nets and ablations")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a model's layers (output shape, parameters); last line `params: N`.
+    Describe {
+        model: String,
+        #[arg(long, default_value = "cifar10")]
+        dataset: String,
+        #[arg(long, value_parser = ["a", "b"])]
+        shortcut: Option<String>,
+        #[arg(long, value_parser = ["auto", "imagenet", "small"])]
+        stem: Option<String>,
+        /// Print the description as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the model ids.
+    Models,
+    /// Train one experiment and write its result JSON.
+    Train(TrainArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Experiment config JSON; flags given as well override its fields.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// mnist | fashion-mnist | cifar10
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Official dataset files, or the folder holding them. Default: the built-in sample.
+    #[arg(long, num_args = 1..)]
+    data: Vec<PathBuf>,
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long, value_parser = ["a", "b"])]
+    shortcut: Option<String>,
+    #[arg(long, value_parser = ["auto", "imagenet", "small"])]
+    stem: Option<String>,
+    /// sgd | momentum | nesterov | adam | adamw | adagrad | rmsprop
+    #[arg(long)]
+    optimizer: Option<String>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    momentum: Option<f64>,
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// constant | multistep | cosine
+    #[arg(long)]
+    schedule: Option<String>,
+    /// Comma-separated steps for multistep, e.g. 32000,48000
+    #[arg(long, value_delimiter = ',')]
+    milestones: Option<Vec<usize>>,
+    #[arg(long)]
+    bn_momentum: Option<f64>,
+    #[arg(long)]
+    bn_epsilon: Option<f64>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    max_steps: Option<usize>,
+    #[arg(long)]
+    batch: Option<usize>,
+    #[arg(long)]
+    val_size: Option<usize>,
+    #[arg(long)]
+    augment: Option<bool>,
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    seed: Option<u64>,
+    #[arg(long)]
+    train_limit: Option<usize>,
+    #[arg(long)]
+    test_limit: Option<usize>,
+    /// The paper's CIFAR-10 recipe (batch 128, lr 0.1 ÷10 at 32k/48k, 64k steps, …) for --model.
+    #[arg(long)]
+    paper: bool,
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu", "ndarray"])]
+    backend: String,
+    /// Where to write the result JSON.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bar (one line per epoch instead).
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Models => {
+            for id in model::MODEL_IDS {
+                println!("{id}");
+            }
+            Ok(())
+        }
+        Command::Describe { model, dataset, shortcut, stem, json } => describe(&model, &dataset, shortcut, stem, json),
+        Command::Train(args) => run_train(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
+    DatasetKind::parse(s).ok_or_else(|| format!("dataset: unknown dataset '{s}' (mnist, fashion-mnist, cifar10)"))
+}
+
+fn parse_shortcut(s: &str) -> Shortcut {
+    if s == "b" { Shortcut::B } else { Shortcut::A }
+}
+
+fn parse_stem(s: &str) -> Stem {
+    match s {
+        "imagenet" => Stem::Imagenet,
+        "small" => Stem::Small,
+        _ => Stem::Auto,
+    }
+}
+
+fn describe(model: &str, dataset: &str, shortcut: Option<String>, stem: Option<String>, json: bool) -> Result<(), String> {
+    let mut cfg = ExperimentConfig { model: model.into(), dataset: parse_dataset(dataset)?, ..Default::default() };
+    if let Some(s) = shortcut {
+        cfg.shortcut = parse_shortcut(&s);
+    }
+    if let Some(s) = stem {
+        cfg.stem = parse_stem(&s);
+    }
+    let d = model::describe(&cfg)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?);
+    } else {
+        println!("{}", d.table());
+    }
+    Ok(())
+}
+
+/// The config file (if any), then the flags on top.
+fn build_config(a: &TrainArgs) -> Result<ExperimentConfig, String> {
+    let mut cfg = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            ExperimentConfig::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None if a.paper => ExperimentConfig::paper_cifar(a.model.as_deref().unwrap_or("resnet20")),
+        None => ExperimentConfig::default(),
+    };
+    if let Some(s) = &a.dataset {
+        cfg.dataset = parse_dataset(s)?;
+    }
+    if let Some(m) = &a.model {
+        cfg.model = m.clone();
+    }
+    if let Some(s) = &a.shortcut {
+        cfg.shortcut = parse_shortcut(s);
+    }
+    if let Some(s) = &a.stem {
+        cfg.stem = parse_stem(s);
+    }
+    if let Some(o) = &a.optimizer {
+        cfg.optimizer = OptimizerKind::parse(o)
+            .ok_or_else(|| format!("optimizer: unknown optimizer '{o}' (sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop)"))?;
+    }
+    if let Some(s) = &a.schedule {
+        cfg.schedule = match s.as_str() {
+            "constant" => Schedule::Constant,
+            "multistep" => Schedule::Multistep,
+            "cosine" => Schedule::Cosine,
+            _ => return Err(format!("schedule: unknown schedule '{s}' (constant, multistep, cosine)")),
+        };
+    }
+    macro_rules! set {
+        ($($field:ident <- $arg:ident),*) => { $( if let Some(v) = a.$arg.clone() { cfg.$field = v; } )* };
+    }
+    set!(lr <- lr, momentum <- momentum, weight_decay <- weight_decay, bn_momentum <- bn_momentum,
+         bn_epsilon <- bn_epsilon, epochs <- epochs, batch_size <- batch, val_size <- val_size,
+         seed <- seed, milestones <- milestones);
+    if a.max_steps.is_some() {
+        cfg.max_steps = a.max_steps;
+    }
+    if a.augment.is_some() {
+        cfg.augment = a.augment;
+    }
+    if a.patience.is_some() {
+        cfg.patience = a.patience;
+    }
+    if a.train_limit.is_some() {
+        cfg.train_limit = a.train_limit;
+    }
+    if a.test_limit.is_some() {
+        cfg.test_limit = a.test_limit;
+    }
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        return Err(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\nerror: "));
+    }
+    Ok(cfg)
+}
+
+/// `--data` paths: files, or folders whose files are all offered to the parser.
+fn read_data_files(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut files = Vec::new();
+    let mut add = |p: &Path| -> Result<(), String> {
+        let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        files.push((name, bytes));
+        Ok(())
+    };
+    for p in paths {
+        if p.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_dataset_file(p))
+                .collect();
+            entries.sort();
+            for e in entries {
+                add(&e)?;
+            }
+        } else {
+            add(p)?;
+        }
+    }
+    Ok(files)
+}
+
+fn is_dataset_file(p: &Path) -> bool {
+    let n = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    n.contains("idx") || n.ends_with(".bin") || n.ends_with(".tar.gz") || n.ends_with(".tgz") || n.ends_with(".tar") || n.ends_with("batches.meta.txt")
+}
+
+fn run_train(a: TrainArgs) -> Result<(), String> {
+    let cfg = build_config(&a)?;
+    let dataset = if a.data.is_empty() {
+        let files = data::sample::builtin_files(cfg.dataset)
+            .ok_or_else(|| format!("no built-in sample for {}: pass --data with the official files", cfg.dataset.id()))?;
+        let mut d = data::load_files(&files, Some(cfg.dataset)).map_err(|e| e.to_string())?;
+        d.source = "built-in sample".into();
+        d
+    } else {
+        data::load_files(&read_data_files(&a.data)?, Some(cfg.dataset)).map_err(|e| e.to_string())?
+    };
+    let (device, kind) = match a.backend.as_str() {
+        "wgpu" => (pollster::block_on(backend::wgpu_device())?, BackendKind::Wgpu),
+        _ => (backend::cpu_device(), BackendKind::Cpu),
+    };
+    eprintln!(
+        "{} on {} ({} train / {} test images, {}), backend {}",
+        cfg.model,
+        cfg.dataset.id(),
+        dataset.train.len(),
+        dataset.test.len(),
+        dataset.source,
+        kind.id()
+    );
+
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}")
+            .expect("valid template"),
+    );
+    let mut last_loss = f32::NAN;
+    let mut on_event = |e: &Event| match e {
+        Event::Start { total_steps, params, .. } => {
+            bar.set_length(*total_steps as u64);
+            bar.println(format!("{params} parameters, {total_steps} steps"));
+        }
+        Event::Steps { points, img_per_s, epoch, .. } => {
+            if let Some(p) = points.last() {
+                bar.set_position(p.step as u64);
+                last_loss = p.loss;
+            }
+            bar.set_message(format!("epoch {epoch}  loss {last_loss:.4}  {img_per_s:.0} img/s"));
+        }
+        Event::Epoch(m) => {
+            let val = match (m.val_loss, m.val_accuracy) {
+                (Some(l), Some(a)) => format!("  val loss {l:.4} acc {:.2}%", a * 100.0),
+                _ => String::new(),
+            };
+            bar.println(format!(
+                "epoch {}: train loss {:.4} acc {:.2}%{val}  ({:.1}s)",
+                m.epoch,
+                m.train_loss,
+                m.train_accuracy * 100.0,
+                m.elapsed
+            ));
+        }
+        Event::Finished { .. } => bar.finish_and_clear(),
+        Event::Paused | Event::Resumed => {}
+    };
+    let result = pollster::block_on(train::train(&cfg, &dataset, &device, kind.id(), &Control::new(), &mut on_event));
+    let acc = result.test_accuracy.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
+    eprintln!(
+        "{:?}: {}  test accuracy {acc}  ({:.1}s, {:.0} img/s)",
+        result.status, result.message, result.wall_seconds, result.img_per_s
+    );
+    if let Some(out) = &a.out {
+        std::fs::write(out, result.to_json()).map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!("result written to {}", out.display());
+    }
+    match result.status {
+        train::Status::Finished | train::Status::Stopped => Ok(()),
+        _ => Err(result.message),
+    }
+}

@@ -1,0 +1,164 @@
+//! The model zoo of the ResNet ablation study.
+//!
+//! Canonical ids (config, URL, CLI): `resnet{6n+2}` / `plain{6n+2}` (the
+//! paper's CIFAR-10 nets, Sec. 4.2), `resnet{18,34,50,101,152}` and their plain
+//! twins (ImageNet nets, Table 1), `vgg11`, `vgg16` (with BN), `mlp`, `cnn`.
+//!
+//! Every net takes `[batch, channels, height, width]` and returns logits
+//! `[batch, 10]`. BatchNorm momentum/epsilon come from the config (Burn and
+//! PyTorch: momentum is the weight of the new batch; Keras' 0.99 is 0.01 here).
+
+mod blocks;
+mod describe;
+mod nets;
+
+pub use blocks::{BasicBlock, Bottleneck, ConvBn};
+pub use describe::{Description, Edge, Layer};
+pub use nets::{CifarResNet, Cnn, ImageNetResNet, Mlp, Vgg};
+
+use burn::prelude::*;
+
+use crate::config::{ExperimentConfig, Shortcut, Stem};
+
+/// Blocks per stage of the ImageNet nets (paper, Table 1).
+const IMAGENET_DEPTHS: [(usize, [usize; 4], bool); 5] = [
+    (18, [2, 2, 2, 2], false),
+    (34, [3, 4, 6, 3], false),
+    (50, [3, 4, 6, 3], true),
+    (101, [3, 4, 23, 3], true),
+    (152, [3, 8, 36, 3], true),
+];
+
+/// Deepest CIFAR net accepted: the paper's ResNet-1202 (n = 200).
+pub const MAX_CIFAR_DEPTH: usize = 1202;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// 6n+2 layers: 3 stages of n two-layer blocks at 16/32/64 filters.
+    Cifar { n: usize, residual: bool },
+    /// ImageNet-style: 4 stages at 64/128/256/512 (x4 for bottlenecks).
+    ImageNet { blocks: [usize; 4], bottleneck: bool, residual: bool },
+    Vgg { depth: usize },
+    Mlp,
+    Cnn,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelId {
+    pub id: String,
+    pub family: Family,
+}
+
+/// The ids offered in the page's model list (any other 6n+2 depth works too).
+pub const MODEL_IDS: [&str; 22] = [
+    "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20", "plain32", "plain44",
+    "plain56", "plain110", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18",
+    "plain34", "plain50", "vgg11", "vgg16", "mlp", "cnn",
+];
+
+impl ModelId {
+    pub fn parse(id: &str) -> Result<Self, String> {
+        let family = match id {
+            "mlp" => Family::Mlp,
+            "cnn" => Family::Cnn,
+            "vgg11" => Family::Vgg { depth: 11 },
+            "vgg16" => Family::Vgg { depth: 16 },
+            _ => {
+                let (residual, digits) = if let Some(d) = id.strip_prefix("resnet") {
+                    (true, d)
+                } else if let Some(d) = id.strip_prefix("plain") {
+                    (false, d)
+                } else {
+                    return Err(format!(
+                        "unknown model '{id}' (try resnet20, plain56, resnet50, vgg16, mlp, cnn)"
+                    ));
+                };
+                let depth: usize = digits
+                    .parse()
+                    .map_err(|_| format!("unknown model '{id}': expected a depth after '{}'", &id[..id.len() - digits.len()]))?;
+                if let Some((_, blocks, bottleneck)) = IMAGENET_DEPTHS.iter().find(|d| d.0 == depth) {
+                    Family::ImageNet { blocks: *blocks, bottleneck: *bottleneck, residual }
+                } else if depth >= 8 && (depth - 2) % 6 == 0 {
+                    if depth > MAX_CIFAR_DEPTH {
+                        return Err(format!("depth {depth} is too deep (at most {MAX_CIFAR_DEPTH}, the paper's deepest)"));
+                    }
+                    Family::Cifar { n: (depth - 2) / 6, residual }
+                } else {
+                    return Err(format!(
+                        "depth {depth} is not 6n+2 (CIFAR nets: 20, 32, 44, 56, 110, …) nor an ImageNet depth (18, 34, 50, 101, 152)"
+                    ));
+                }
+            }
+        };
+        Ok(Self { id: id.to_string(), family })
+    }
+
+    pub fn is_residual(&self) -> bool {
+        match self.family {
+            Family::Cifar { residual, .. } | Family::ImageNet { residual, .. } => residual,
+            _ => false,
+        }
+    }
+}
+
+/// Hyper-parameters every layer builder needs.
+#[derive(Clone, Copy, Debug)]
+pub struct BuildCfg {
+    pub bn_momentum: f64,
+    pub bn_epsilon: f64,
+    pub shortcut: Shortcut,
+}
+
+/// Any net of the zoo.
+#[derive(Module, Debug)]
+pub enum Net {
+    Cifar(CifarResNet),
+    ImageNet(ImageNetResNet),
+    Vgg(Vgg),
+    Mlp(Mlp),
+    Cnn(Cnn),
+}
+
+impl Net {
+    /// Build the net for a config. Errors are the config's model/stem problems.
+    pub fn from_config(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
+        let id = ModelId::parse(&cfg.model)?;
+        let b = BuildCfg { bn_momentum: cfg.bn_momentum, bn_epsilon: cfg.bn_epsilon, shortcut: cfg.shortcut };
+        let (c, size, classes) = (cfg.dataset.channels(), cfg.dataset.size(), 10);
+        Ok(match id.family {
+            Family::Cifar { n, residual } => Net::Cifar(CifarResNet::new(c, classes, n, residual, b, device)),
+            Family::ImageNet { blocks, bottleneck, residual } => {
+                let small = match cfg.stem {
+                    Stem::Auto => size <= 64,
+                    Stem::Small => true,
+                    Stem::Imagenet => false,
+                };
+                Net::ImageNet(ImageNetResNet::new(c, classes, blocks, bottleneck, residual, small, b, device))
+            }
+            Family::Vgg { depth } => Net::Vgg(Vgg::new(c, size, classes, depth, b, device)),
+            Family::Mlp => Net::Mlp(Mlp::new(c * size * size, classes, device)),
+            Family::Cnn => Net::Cnn(Cnn::new(c, size, classes, device)),
+        })
+    }
+
+    /// `[batch, c, h, w]` → logits `[batch, classes]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Net::Cifar(m) => m.forward(x),
+            Net::ImageNet(m) => m.forward(x),
+            Net::Vgg(m) => m.forward(x),
+            Net::Mlp(m) => m.forward(x),
+            Net::Cnn(m) => m.forward(x),
+        }
+    }
+}
+
+/// Layers, shapes, parameter counts and shortcut edges of a config's model.
+pub fn describe(cfg: &ExperimentConfig) -> Result<Description, String> {
+    // Built on the plain CPU device: parameters are lazily initialised, so even
+    // resnet152 is described without allocating its weights.
+    let device = crate::backend::cpu_device();
+    let net = Net::from_config(cfg, &device)?;
+    let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
+    Ok(describe::describe(&cfg.model, &net, input))
+}

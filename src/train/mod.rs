@@ -1,0 +1,329 @@
+//! The one training loop, used by the page (in a Web Worker) and the CLI.
+//!
+//! It is async because every read-back from a WebGPU device is; natively it is
+//! driven by `pollster`. It reads back only what a listener needs: the losses
+//! of the last `log_every` steps in one transfer, the predictions of a whole
+//! evaluation pass in one transfer.
+
+mod events;
+
+pub use events::{Control, EpochMetrics, Event, RunResult, Status, StepPoint};
+
+use burn::nn::loss::CrossEntropyLoss;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::TensorData;
+
+use crate::config::ExperimentConfig;
+use crate::data::{self, Augment, Batcher, Dataset, ImageSet};
+use crate::model::Net;
+use crate::optim;
+use crate::platform::{now_seconds, sleep_ms};
+use crate::rng::Rng;
+
+/// The splits a run trains and evaluates on, after limits and the seeded
+/// train/validation split; `mean` is the training split's per-pixel mean.
+pub struct Prepared {
+    pub train: ImageSet,
+    pub val: ImageSet,
+    pub test: ImageSet,
+    pub mean: Vec<f32>,
+}
+
+pub fn prepare(cfg: &ExperimentConfig, data: &Dataset) -> Prepared {
+    let train = match cfg.train_limit {
+        Some(n) => data.train.take(n),
+        None => data.train.clone(),
+    };
+    let test = match cfg.test_limit {
+        Some(n) => data.test.take(n),
+        None => data.test.clone(),
+    };
+    let (train, val) = data::split_train_val(&train, cfg.val_size, cfg.seed);
+    let mean = if cfg.mean_subtraction { data::pixel_mean(&train) } else { vec![] };
+    Prepared { train, val, test, mean }
+}
+
+/// Tensors of one batch: images `[b, c, h, w]` and labels `[b]`.
+fn batch_tensors(
+    set: &ImageSet,
+    idx: &[usize],
+    mean: &[f32],
+    aug: Option<(Augment, &mut Rng)>,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    data::fill_batch(set, idx, mean, aug, &mut pixels, &mut labels);
+    let shape = [idx.len(), set.channels, set.height, set.width];
+    let x = Tensor::<4>::from_data(TensorData::new(pixels, shape), device);
+    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [idx.len()]), device);
+    (x, y)
+}
+
+/// Result of one pass over a split in evaluation mode.
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub predictions: Vec<usize>,
+}
+
+/// Evaluate with running BN statistics and no autodiff graph. One read-back.
+pub async fn evaluate(model: &Net, set: &ImageSet, mean: &[f32], batch: usize, device: &Device) -> Result<Evaluation, String> {
+    if set.is_empty() {
+        return Ok(Evaluation { loss: f64::NAN, accuracy: f64::NAN, predictions: vec![] });
+    }
+    let model = model.valid();
+    let plain = device.clone().inner();
+    let ce = CrossEntropyLoss::new(None, &plain);
+    let order: Vec<usize> = (0..set.len()).collect();
+    let (mut losses, mut preds) = (Vec::new(), Vec::new());
+    for idx in order.chunks(batch.max(1)) {
+        let (x, y) = batch_tensors(set, idx, mean, None, &plain);
+        let logits = model.forward(x); // [b, 10]
+        losses.push(ce.forward(logits.clone(), y).mul_scalar(idx.len() as f64)); // sum over the batch
+        let n = idx.len();
+        preds.push(logits.argmax(1).reshape([n]));
+    }
+    let loss_sum: f64 = read_f32(Tensor::cat(losses, 0)).await?.iter().map(|&v| v as f64).sum();
+    let predictions: Vec<usize> = read_i64(Tensor::cat(preds, 0)).await?.into_iter().map(|p| p as usize).collect();
+    let correct = predictions.iter().zip(&set.labels).filter(|(p, l)| **p == **l as usize).count();
+    Ok(Evaluation { loss: loss_sum / set.len() as f64, accuracy: correct as f64 / set.len() as f64, predictions })
+}
+
+async fn read_f32(t: Tensor<1>) -> Result<Vec<f32>, String> {
+    let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
+    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
+}
+
+async fn read_i64(t: Tensor<1, Int>) -> Result<Vec<i64>, String> {
+    let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
+    data.convert::<i64>().try_into_vec::<i64>().map_err(|e| format!("{e:?}"))
+}
+
+/// Early stopping on the validation loss (seed 002 used patience 2).
+pub struct EarlyStop {
+    pub patience: usize,
+    best: f64,
+    bad: usize,
+}
+
+impl EarlyStop {
+    pub fn new(patience: usize) -> Self {
+        Self { patience, best: f64::INFINITY, bad: 0 }
+    }
+
+    /// Feed one epoch's validation loss; true when the run should stop.
+    pub fn should_stop(&mut self, val_loss: f64) -> bool {
+        if val_loss < self.best {
+            self.best = val_loss;
+            self.bad = 0;
+        } else {
+            self.bad += 1;
+        }
+        self.bad >= self.patience
+    }
+}
+
+/// Confusion matrix `[true][predicted]` and per-class accuracy.
+pub fn confusion(labels: &[u8], predictions: &[usize], classes: usize) -> (Vec<Vec<usize>>, Vec<Option<f64>>) {
+    let mut m = vec![vec![0usize; classes]; classes];
+    for (&l, &p) in labels.iter().zip(predictions) {
+        if (l as usize) < classes && p < classes {
+            m[l as usize][p] += 1;
+        }
+    }
+    let per_class = m
+        .iter()
+        .enumerate()
+        .map(|(c, row)| {
+            let n: usize = row.iter().sum();
+            (n > 0).then(|| row[c] as f64 / n as f64)
+        })
+        .collect();
+    (m, per_class)
+}
+
+/// Train a model as the config says, reporting to `on_event`.
+///
+/// `device` is a plain (non-autodiff) device: Flex or wgpu. The result always
+/// comes back, whatever happened: a bad config, divergence, a stop, a failed
+/// read-back all end as a `RunResult` with a status and a message, and the
+/// curves so far.
+pub async fn train(
+    cfg: &ExperimentConfig,
+    data: &Dataset,
+    device: &Device,
+    backend: &str,
+    control: &Control,
+    on_event: &mut dyn FnMut(&Event),
+) -> RunResult {
+    let started = now_seconds();
+    let mut result = RunResult::new(cfg.clone(), backend);
+    let problems = cfg.validate_against(data);
+    if !problems.is_empty() {
+        let msg = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
+        return result.end(Status::Failed, msg, started, on_event);
+    }
+    match train_inner(cfg, data, device, control, on_event, &mut result).await {
+        Ok((status, msg)) => result.end(status, msg, started, on_event),
+        Err(msg) => result.end(Status::Failed, msg, started, on_event),
+    }
+}
+
+async fn train_inner(
+    cfg: &ExperimentConfig,
+    data: &Dataset,
+    device: &Device,
+    control: &Control,
+    on_event: &mut dyn FnMut(&Event),
+    result: &mut RunResult,
+) -> Result<(Status, String), String> {
+    let prep = prepare(cfg, data);
+    device.seed(cfg.seed);
+    let ad = device.clone().autodiff();
+    let mut model = Net::from_config(cfg, &ad)?;
+    let mut optimizer = optim::build(cfg);
+    let ce = CrossEntropyLoss::new(None, &ad);
+    result.params = model.num_params();
+
+    let mut batcher = Batcher::new(prep.train.len(), cfg.batch_size, true, cfg.seed);
+    let per_epoch = batcher.batches_per_epoch();
+    let total = cfg.max_steps.unwrap_or(cfg.epochs * per_epoch);
+    let epochs = total.div_ceil(per_epoch);
+    let augment = cfg.augment_enabled().then_some(Augment { pad: 4, flip: true });
+    let mut aug_rng = Rng::new(cfg.seed ^ 0x5EED_A06);
+    on_event(&Event::Start {
+        total_steps: total,
+        steps_per_epoch: per_epoch,
+        epochs,
+        params: result.params,
+        train: prep.train.len(),
+        val: prep.val.len(),
+        test: prep.test.len(),
+    });
+
+    let (mut step, mut train_images, mut train_seconds) = (0usize, 0usize, 0.0f64);
+    let mut early = cfg.patience.map(EarlyStop::new);
+    let mut stop: Option<(Status, String)> = None;
+    'epochs: for epoch in 1..=epochs {
+        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+        let mut pending: Vec<(usize, usize, Tensor<1>, Tensor<1, Int>)> = Vec::new();
+        let batches = batcher.epoch(epoch - 1);
+        let mut t0 = now_seconds();
+        for (i, idx) in batches.iter().enumerate() {
+            if step >= total {
+                break;
+            }
+            if let Some(s) = control.wait_if_paused(on_event).await {
+                stop = Some(s);
+                break 'epochs;
+            }
+            let lr = optim::lr_at(cfg, step, total);
+            let aug = augment.map(|a| (a, &mut aug_rng));
+            let (x, y) = batch_tensors(&prep.train, idx, &prep.mean, aug, &ad);
+            let logits = model.forward(x); // [b, 10]
+            let loss = ce.forward(logits.clone(), y.clone()); // [1]
+            let n = idx.len();
+            let hits = logits.argmax(1).reshape([n]).equal(y).int().sum(); // [1]
+            pending.push((step + 1, n, loss.clone().detach(), hits));
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(lr, model, grads);
+            step += 1;
+            train_images += n;
+
+            let last = i + 1 == batches.len() || step >= total;
+            if pending.len() >= cfg.log_every || last {
+                // One read-back for the whole group of steps.
+                let steps: Vec<(usize, usize)> = pending.iter().map(|p| (p.0, p.1)).collect();
+                let (losses, hits): (Vec<_>, Vec<_>) = pending.drain(..).map(|p| (p.2, p.3)).unzip();
+                let losses = read_f32(Tensor::cat(losses, 0)).await?;
+                let hits = read_i64(Tensor::cat(hits, 0)).await?;
+                let t1 = now_seconds();
+                train_seconds += t1 - t0;
+                t0 = t1;
+                let mut points = Vec::with_capacity(steps.len());
+                for (((s, n), l), h) in steps.iter().zip(&losses).zip(&hits) {
+                    if !l.is_finite() {
+                        return Ok((Status::Diverged, format!("diverged at step {s} (loss is {l})")));
+                    }
+                    loss_sum += *l as f64 * *n as f64;
+                    correct += *h as usize;
+                    seen += n;
+                    points.push(StepPoint { step: *s, loss: *l });
+                }
+                result.steps.extend(points.iter().cloned());
+                let img_per_s = if train_seconds > 0.0 { train_images as f64 / train_seconds } else { 0.0 };
+                on_event(&Event::Steps { points, epoch, img_per_s, elapsed: now_seconds() - result.started_at, lr });
+            }
+            // Give the worker's event loop a turn (pause/stop messages).
+            sleep_ms(0).await;
+        }
+        // Epoch metrics: training figures are averages over the epoch's
+        // batches in training mode (as Keras reports them).
+        let mut m = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: correct as f64 / seen.max(1) as f64,
+            val_loss: None,
+            val_accuracy: None,
+            elapsed: 0.0,
+        };
+        if !prep.val.is_empty() {
+            let ev = evaluate(&model, &prep.val, &prep.mean, cfg.batch_size, device).await?;
+            m.val_loss = Some(ev.loss);
+            m.val_accuracy = Some(ev.accuracy);
+        }
+        m.elapsed = now_seconds() - result.started_at;
+        on_event(&Event::Epoch(m.clone()));
+        result.epochs.push(m.clone());
+        if let (Some(es), Some(vl)) = (early.as_mut(), m.val_loss) {
+            if es.should_stop(vl) {
+                let p = es.patience;
+                stop = Some((Status::Finished, format!("early stop after epoch {epoch}: no better validation loss for {p} epochs")));
+                break;
+            }
+        }
+        if step >= total {
+            break;
+        }
+    }
+    result.steps_done = step;
+    result.img_per_s = if train_seconds > 0.0 { train_images as f64 / train_seconds } else { 0.0 };
+
+    // The test set is evaluated even after a stop: a stopped run still shows
+    // how far it got.
+    let ev = evaluate(&model, &prep.test, &prep.mean, cfg.batch_size, device).await?;
+    let (cm, per_class) = confusion(&prep.test.labels, &ev.predictions, data.num_classes());
+    result.test_loss = Some(ev.loss);
+    result.test_accuracy = Some(ev.accuracy);
+    result.confusion_matrix = cm;
+    result.per_class_accuracy = per_class;
+    result.test_predictions = ev.predictions;
+    result.model = Some(model);
+    Ok(stop.unwrap_or((Status::Finished, format!("finished after {step} steps"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_stop_counts_epochs_without_improvement() {
+        let mut es = EarlyStop::new(2);
+        assert!(!es.should_stop(1.0));
+        assert!(!es.should_stop(0.8));
+        assert!(!es.should_stop(0.9)); // 1 bad epoch
+        assert!(!es.should_stop(0.7)); // improvement resets
+        assert!(!es.should_stop(0.7)); // equal is not better: 1
+        assert!(es.should_stop(0.75)); // 2 → stop
+    }
+
+    #[test]
+    fn confusion_matrix_and_per_class() {
+        let (m, pc) = confusion(&[0, 0, 1, 2], &[0, 1, 1, 1], 3);
+        assert_eq!(m, vec![vec![1, 1, 0], vec![0, 1, 0], vec![0, 1, 0]]);
+        assert_eq!(pc, vec![Some(0.5), Some(1.0), Some(0.0)]);
+        let (_, pc) = confusion(&[0], &[0], 2);
+        assert_eq!(pc[1], None);
+    }
+}

@@ -1,0 +1,367 @@
+// ResLab page state: the experiment config, the dataset choice and the backend,
+// with a typed schema used to parse, check and serialise every field.
+//
+// URL state is parsed field by field against this schema, never evaluated.
+// This module has no DOM dependency, so it also runs under node for tests.
+
+/** Model ids, used until the engine reports its own list via model_ids(). */
+export const FALLBACK_MODEL_IDS = [
+  'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110',
+  'plain20', 'plain32', 'plain44', 'plain56', 'plain110',
+  'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
+  'plain18', 'plain34', 'plain50',
+  'vgg11', 'vgg16', 'mlp', 'cnn',
+];
+
+/** Dataset choices offered by the page (slot keys in the engine). */
+export const DATA_CHOICES = ['sample-mnist', 'sample-cifar10', 'user'];
+/** Which config.dataset a built-in sample implies. */
+export const SAMPLE_KIND = { 'sample-mnist': 'mnist', 'sample-cifar10': 'cifar10' };
+export const BACKENDS = ['auto', 'webgpu', 'cpu'];
+
+/**
+ * Defaults used until the engine's default_config() arrives (and if it never
+ * does). The engine's defaults replace these as soon as it is loaded.
+ */
+export const FALLBACK_CONFIG = Object.freeze({
+  dataset: 'mnist',
+  model: 'cnn',
+  shortcut: 'a',
+  stem: 'auto',
+  bn_momentum: 0.1,
+  bn_epsilon: 1e-5,
+  optimizer: 'adam',
+  lr: 0.001,
+  momentum: 0.9,
+  weight_decay: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-8,
+  schedule: 'constant',
+  milestones: [],
+  gamma: 0.1,
+  warmup_steps: 0,
+  warmup_lr: 0.01,
+  batch_size: 64,
+  epochs: 1,
+  max_steps: null,
+  val_size: 0,
+  augment: null,
+  mean_subtraction: true,
+  patience: null,
+  seed: 1,
+  train_limit: null,
+  test_limit: null,
+  log_every: 10,
+});
+
+/**
+ * Field schema. type: enum | number | int | bool | intlist.
+ * nullable: empty / "null" / "auto" / "none" means null.
+ * min/max/minExclusive: local sanity checks (the engine's validate_config is
+ * the authority; these only catch what can be judged without it).
+ */
+export const FIELDS = {
+  dataset: { type: 'enum', values: ['mnist', 'fashion-mnist', 'cifar10'], label: 'Dataset kind', url: false },
+  model: { type: 'enum', values: FALLBACK_MODEL_IDS, label: 'Model' },
+  shortcut: { type: 'enum', values: ['a', 'b'], label: 'Shortcut' },
+  stem: { type: 'enum', values: ['auto', 'imagenet', 'small'], label: 'Stem' },
+  bn_momentum: { type: 'number', min: 0, minExclusive: true, max: 1, label: 'BN momentum' },
+  bn_epsilon: { type: 'number', min: 0, minExclusive: true, label: 'BN epsilon' },
+  optimizer: {
+    type: 'enum',
+    values: ['sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'adagrad', 'rmsprop'],
+    label: 'Optimizer',
+  },
+  lr: { type: 'number', min: 0, minExclusive: true, label: 'Learning rate' },
+  momentum: { type: 'number', min: 0, max: 1, label: 'Momentum' },
+  weight_decay: { type: 'number', min: 0, label: 'Weight decay' },
+  beta1: { type: 'number', min: 0, max: 1, label: 'Adam beta1' },
+  beta2: { type: 'number', min: 0, max: 1, label: 'Adam beta2' },
+  epsilon: { type: 'number', min: 0, minExclusive: true, label: 'Optimizer epsilon' },
+  schedule: { type: 'enum', values: ['constant', 'multistep', 'cosine'], label: 'Schedule' },
+  milestones: { type: 'intlist', min: 1, label: 'Milestones' },
+  gamma: { type: 'number', min: 0, minExclusive: true, label: 'Gamma' },
+  warmup_steps: { type: 'int', min: 0, label: 'Warm-up steps' },
+  warmup_lr: { type: 'number', min: 0, label: 'Warm-up learning rate' },
+  batch_size: { type: 'int', min: 1, label: 'Batch size' },
+  epochs: { type: 'int', min: 1, label: 'Epochs' },
+  max_steps: { type: 'int', min: 1, nullable: true, label: 'Max steps' },
+  val_size: { type: 'int', min: 0, label: 'Validation images' },
+  augment: { type: 'bool', nullable: true, label: 'Augmentation' },
+  mean_subtraction: { type: 'bool', label: 'Mean subtraction' },
+  patience: { type: 'int', min: 1, nullable: true, label: 'Early-stop patience' },
+  seed: { type: 'int', min: 0, label: 'Seed' },
+  train_limit: { type: 'int', min: 1, nullable: true, label: 'Train subset' },
+  test_limit: { type: 'int', min: 1, nullable: true, label: 'Test subset' },
+  log_every: { type: 'int', min: 1, label: 'Log every' },
+};
+
+/** Page-level (non-config) URL keys. */
+export const PAGE_FIELDS = {
+  data: { type: 'enum', values: ['sample-mnist', 'sample-cifar10'], label: 'Dataset' },
+  backend: { type: 'enum', values: BACKENDS, label: 'Backend' },
+};
+
+const NUMBER_RE = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+const NULL_WORDS = new Set(['', 'null', 'none', 'auto']);
+
+const own = (obj, key) => Object.prototype.hasOwnProperty.call(obj, key);
+
+function schemaFor(key, value) {
+  if (own(FIELDS, key)) return FIELDS[key];
+  if (own(PAGE_FIELDS, key)) return PAGE_FIELDS[key];
+  // A field the engine knows but this page does not: infer from its default.
+  if (typeof value === 'boolean') return { type: 'bool', label: key };
+  if (typeof value === 'number') return { type: 'number', label: key };
+  if (Array.isArray(value)) return { type: 'intlist', label: key };
+  if (value === null) return { type: 'number', nullable: true, label: key };
+  if (typeof value === 'string') return { type: 'string', label: key };
+  return null;
+}
+
+function checkRange(schema, n) {
+  if (schema.min !== undefined) {
+    if (schema.minExclusive ? !(n > schema.min) : !(n >= schema.min)) {
+      return schema.minExclusive ? `must be greater than ${schema.min}` : `must be at least ${schema.min}`;
+    }
+  }
+  if (schema.max !== undefined && !(n <= schema.max)) return `must be at most ${schema.max}`;
+  return null;
+}
+
+/**
+ * Parses the text of one field (from a control or the URL).
+ * Returns {ok:true, value} or {ok:false, error}.
+ * `defaultValue` is only used to infer the type of fields outside the schema.
+ */
+export function parseField(key, text, { modelIds, defaultValue } = {}) {
+  const schema = schemaFor(key, defaultValue);
+  if (!schema) return { ok: false, error: `unknown setting "${key}"` };
+  const raw = String(text ?? '').trim();
+  const lower = raw.toLowerCase();
+  if (schema.nullable && NULL_WORDS.has(lower)) return { ok: true, value: null };
+  switch (schema.type) {
+    case 'enum': {
+      const values = key === 'model' && modelIds?.length ? modelIds : schema.values;
+      if (values.includes(lower)) return { ok: true, value: lower };
+      return { ok: false, error: `must be one of ${values.join(', ')}` };
+    }
+    case 'string':
+      return { ok: true, value: raw };
+    case 'number':
+    case 'int': {
+      if (!NUMBER_RE.test(raw)) return { ok: false, error: raw === '' ? 'is required' : 'must be a number' };
+      const n = Number(raw);
+      if (!Number.isFinite(n)) return { ok: false, error: 'must be a finite number' };
+      if (schema.type === 'int' && !Number.isInteger(n)) return { ok: false, error: 'must be a whole number' };
+      if (schema.type === 'int' && !Number.isSafeInteger(n)) return { ok: false, error: 'is too large' };
+      const bad = checkRange(schema, n);
+      if (bad) return { ok: false, error: bad };
+      return { ok: true, value: n };
+    }
+    case 'bool': {
+      if (['true', '1', 'on', 'yes'].includes(lower)) return { ok: true, value: true };
+      if (['false', '0', 'off', 'no'].includes(lower)) return { ok: true, value: false };
+      return { ok: false, error: schema.nullable ? 'must be auto, on or off' : 'must be on or off' };
+    }
+    case 'intlist': {
+      if (raw === '') return { ok: true, value: [] };
+      const parts = raw.split(/[\s,;]+/).filter(Boolean);
+      const out = [];
+      for (const p of parts) {
+        if (!/^\d+$/.test(p)) return { ok: false, error: 'must be whole numbers separated by commas' };
+        const n = Number(p);
+        if (!Number.isSafeInteger(n)) return { ok: false, error: 'is too large' };
+        const bad = checkRange(schema, n);
+        if (bad) return { ok: false, error: `each entry ${bad}` };
+        out.push(n);
+      }
+      for (let i = 1; i < out.length; i++) {
+        if (out[i] <= out[i - 1]) return { ok: false, error: 'must be increasing' };
+      }
+      return { ok: true, value: out };
+    }
+    default:
+      return { ok: false, error: 'unsupported setting' };
+  }
+}
+
+/** Formats a value for a text control or the URL. */
+export function formatField(key, value) {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return formatNumber(value);
+  return String(value);
+}
+
+/** Short, exact number formatting: 0.001, 1e-5, 128. */
+export function formatNumber(n) {
+  if (!Number.isFinite(n)) return String(n);
+  if (n !== 0 && (Math.abs(n) < 1e-3 || Math.abs(n) >= 1e7)) {
+    // exponent form, without trailing zeros: 1e-5, 2.5e-4
+    return n.toExponential().replace(/\.?0+e/, 'e').replace('e+', 'e');
+  }
+  return String(n);
+}
+
+function sameValue(a, b) {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+  return a === b;
+}
+
+/** The page's state: the one object the controls, the URL and the worker agree on. */
+export class AppState {
+  constructor(defaults = FALLBACK_CONFIG) {
+    /** Built-in sample or user files: 'sample-mnist' | 'sample-cifar10' | 'user'. */
+    this.data = 'sample-mnist';
+    /** Requested backend: 'auto' | 'webgpu' | 'cpu'. */
+    this.backend = 'auto';
+    /** Defaults the config falls back to (the engine's, once known). */
+    this.defaults = structuredClone({ ...defaults });
+    /** The experiment config, flat, as the engine expects it. */
+    this.config = structuredClone({ ...defaults });
+    /** Fields the user (or the URL) set explicitly; they survive new defaults. */
+    this.touched = new Set();
+    /** Kind of the user-loaded dataset, if any (mnist | fashion-mnist | cifar10). */
+    this.userKind = null;
+  }
+
+  /** Replaces the defaults (e.g. with the engine's) keeping explicitly set fields. */
+  setDefaults(defaults) {
+    const next = structuredClone({ ...defaults });
+    for (const key of this.touched) {
+      if (key in this.config) next[key] = this.config[key];
+    }
+    this.defaults = structuredClone({ ...defaults });
+    this.config = next;
+    this.syncDatasetKind();
+  }
+
+  set(key, value) {
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') return;
+    if (key === 'data' || key === 'backend') {
+      this[key] = value;
+      if (key === 'data') this.syncDatasetKind();
+      return;
+    }
+    this.config[key] = value;
+    this.touched.add(key);
+  }
+
+  reset() {
+    this.config = structuredClone(this.defaults);
+    this.touched.clear();
+    this.syncDatasetKind();
+  }
+
+  /** config.dataset follows the dataset choice. */
+  syncDatasetKind() {
+    if (SAMPLE_KIND[this.data]) this.config.dataset = SAMPLE_KIND[this.data];
+    else if (this.data === 'user' && this.userKind) this.config.dataset = this.userKind;
+  }
+
+  /** The slot name the engine stores the chosen dataset under. */
+  get datasetKey() {
+    return this.data;
+  }
+
+  /** A deep copy of the config to send to the engine (only the fields it knows). */
+  configForEngine() {
+    this.syncDatasetKind();
+    const out = {};
+    for (const key of Object.keys(this.defaults)) out[key] = structuredClone(this.config[key]);
+    return out;
+  }
+}
+
+/**
+ * Reads the URL query into a state. Never evaluates anything: each key is
+ * looked up in the schema and parsed as text. Invalid or unknown entries
+ * produce a message and leave the default in place.
+ * Returns {state, messages}.
+ */
+export function stateFromQuery(search, { defaults = FALLBACK_CONFIG, modelIds } = {}) {
+  const state = new AppState(defaults);
+  const messages = [];
+  const params = new URLSearchParams(search);
+  const seen = new Set();
+  for (const [key, text] of params) {
+    if (seen.has(key)) {
+      messages.push(`URL parameter "${key}" is given more than once; the first value is used.`);
+      continue;
+    }
+    seen.add(key);
+    if (key === 'dataset') {
+      // Convenience: ?dataset=cifar10 picks the built-in CIFAR-10 sample.
+      const kind = String(text).trim().toLowerCase();
+      const choice = Object.keys(SAMPLE_KIND).find((k) => SAMPLE_KIND[k] === kind);
+      if (choice && !params.has('data')) state.set('data', choice);
+      else if (!choice) {
+        messages.push(`URL value dataset=${truncate(text)} has no built-in sample (use mnist or cifar10, or load your files); using the MNIST sample.`);
+      }
+      continue;
+    }
+    const known = own(PAGE_FIELDS, key) || (own(FIELDS, key) && FIELDS[key].url !== false) ||
+      (!own(FIELDS, key) && own(defaults, key));
+    if (!known) {
+      messages.push(`Unknown URL parameter "${truncate(key)}" was ignored.`);
+      continue;
+    }
+    const parsed = parseField(key, text, { modelIds, defaultValue: defaults[key] });
+    if (!parsed.ok) {
+      const label = schemaFor(key, defaults[key])?.label ?? key;
+      const fallback = own(PAGE_FIELDS, key) ? state[key] : formatField(key, defaults[key]) || 'none';
+      messages.push(`URL value ${key}=${truncate(text)} is invalid (${label} ${parsed.error}); using the default ${fallback}.`);
+      continue;
+    }
+    state.set(key, parsed.value);
+  }
+  state.syncDatasetKind();
+  return { state, messages };
+}
+
+/** Serialises the state to a query string: values set explicitly or differing from the defaults. */
+export function queryFromState(state) {
+  const params = new URLSearchParams();
+  if (state.backend !== 'auto') params.set('backend', state.backend);
+  if (state.data !== 'sample-mnist' && PAGE_FIELDS.data.values.includes(state.data)) params.set('data', state.data);
+  for (const [key, value] of Object.entries(state.config)) {
+    if (own(FIELDS, key) && FIELDS[key].url === false) continue;
+    // Explicitly chosen values are kept even when they equal today's default,
+    // so a link keeps meaning the same thing if the defaults change.
+    if (!state.touched.has(key) && sameValue(value, state.defaults[key])) continue;
+    params.set(key, Array.isArray(value) ? value.join(',') : formatField(key, value) || 'null');
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Local checks of a whole config (types and obvious ranges). */
+export function checkConfig(config, { modelIds } = {}) {
+  const errors = [];
+  for (const [key, schema] of Object.entries(FIELDS)) {
+    if (!(key in config)) continue;
+    const value = config[key];
+    if (value === null) {
+      if (!schema.nullable) errors.push({ field: key, message: `${schema.label} is required` });
+      continue;
+    }
+    const parsed = parseField(key, formatField(key, value), { modelIds });
+    if (!parsed.ok) errors.push({ field: key, message: `${schema.label} ${parsed.error}` });
+  }
+  return errors;
+}
+
+function truncate(s, n = 40) {
+  const t = String(s);
+  return t.length > n ? `${t.slice(0, n)}…` : t;
+}
+
+/** Human label of a run: "cnn · adam · lr 0.001". */
+export function runLabel(config) {
+  return `${config.model} · ${config.optimizer} · lr ${formatNumber(config.lr)}`;
+}

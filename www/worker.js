@@ -1,0 +1,470 @@
+// ResLab training worker (module worker).
+//
+// Owns the wasm engine, the compute device, the datasets and the training
+// loop, so the page's main thread only draws.
+//
+// Page → worker:
+//   {type:'init', backend:'auto'|'webgpu'|'cpu'}
+//   {type:'load-sample', dataset:'mnist'|'cifar10'}
+//   {type:'load-files', files:[{name, bytes:ArrayBuffer}], hint}
+//   {type:'load-url', url, hint}            (url may hold several URLs separated by spaces)
+//   {type:'describe', config, id?}
+//   {type:'validate', config, id}
+//   {type:'train', runId, config, datasetKey}
+//   {type:'pause'|'resume'|'stop'}
+// Worker → page:
+//   {type:'ready', defaults, models}       engine loaded; its default config and model ids
+//   {type:'backend', backend, adapter, reason}
+//   {type:'progress', what, loaded, total}
+//   {type:'dataset', key, info}
+//   {type:'model', id, config, description}
+//   {type:'validation', id, errors}
+//   {type:'event', runId, event}
+//   {type:'result', runId, result}
+//   {type:'error', context, message, runId?, fatal?, id?}
+
+const ENGINE_URL = new URL('../pkg/reslab.js', import.meta.url);
+const SITE_ROOT = new URL('../', import.meta.url);
+
+const SAMPLES = {
+  mnist: {
+    key: 'sample-mnist',
+    hint: 'mnist',
+    files: [
+      'assets/sample/mnist/train-images-idx3-ubyte.gz',
+      'assets/sample/mnist/train-labels-idx1-ubyte.gz',
+      'assets/sample/mnist/t10k-images-idx3-ubyte.gz',
+      'assets/sample/mnist/t10k-labels-idx1-ubyte.gz',
+    ],
+  },
+  cifar10: {
+    key: 'sample-cifar10',
+    hint: 'cifar10',
+    files: ['assets/sample/cifar10/cifar-10-sample-binary.tar.gz'],
+  },
+};
+
+const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10']);
+
+/** @type {any} the wasm module namespace, once initialised */
+let rl = null;
+let enginePromise = null;
+/** Resolves once a backend has been initialised (or chosen). */
+let backendPromise = null;
+let backendInfo = null;
+/** The running training: {runId, ctl} */
+let running = null;
+/** Serialises loads and trainings: the engine handles one at a time. */
+let queue = Promise.resolve();
+
+const post = (msg, transfer) => self.postMessage(msg, transfer ?? []);
+
+function messageOf(err) {
+  if (err === undefined || err === null) return 'unknown error';
+  if (typeof err === 'string') return err;
+  if (err instanceof Error) return err.message || String(err);
+  if (typeof err === 'object' && typeof err.message === 'string') return err.message;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}
+
+/** A wasm trap leaves the module unusable: the page must restart the worker. */
+function isFatal(err) {
+  return typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
+}
+
+let engineErrorReported = false;
+
+function reportError(context, err, extra = {}) {
+  if (err?.engineLoad) {
+    // Report the load failure once, as such; later requests just fail quietly.
+    if (engineErrorReported && context !== 'train') return;
+    engineErrorReported = true;
+    post({ type: 'error', context: 'engine', message: err.message, fatal: false, ...extra });
+    return;
+  }
+  const fatal = isFatal(err);
+  let message = messageOf(err);
+  if (fatal) message = `The training engine crashed (${message}).`;
+  post({ type: 'error', context, message, fatal, ...extra });
+}
+
+function parseJson(text, what) {
+  if (typeof text !== 'string') return text;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${what}: the engine returned invalid JSON (${messageOf(err)})`);
+  }
+}
+
+function loadEngine() {
+  if (!enginePromise) {
+    enginePromise = (async () => {
+      let mod;
+      try {
+        mod = await import(ENGINE_URL.href);
+        await mod.default();
+      } catch (err) {
+        const e = new Error(`The training engine failed to load: ${messageOf(err)}`);
+        e.engineLoad = true;
+        throw e;
+      }
+      rl = mod;
+      const defaults = parseJson(rl.default_config(), 'default_config');
+      const models = parseJson(rl.model_ids(), 'model_ids');
+      post({ type: 'ready', defaults, models });
+      return mod;
+    })();
+  }
+  return enginePromise;
+}
+
+// ---------------------------------------------------------------- backend
+
+const SOFTWARE_RE = /swiftshader|llvmpipe|lavapipe|softpipe|software|microsoft basic render/i;
+
+/** Inspects navigator.gpu without touching the engine. */
+async function probeWebGpu() {
+  const gpu = self.navigator?.gpu;
+  if (!gpu) return { ok: false, why: 'this browser has no WebGPU' };
+  let adapter = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (err) {
+    return { ok: false, why: `requesting a WebGPU adapter failed: ${messageOf(err)}` };
+  }
+  if (!adapter) return { ok: false, why: 'no WebGPU adapter' };
+  let info = adapter.info;
+  if (!info && typeof adapter.requestAdapterInfo === 'function') {
+    try {
+      info = await adapter.requestAdapterInfo();
+    } catch {
+      info = null;
+    }
+  }
+  info = info ?? {};
+  const parts = [info.vendor, info.architecture, info.device, info.description]
+    .filter((s) => typeof s === 'string' && s.trim())
+    .map((s) => s.trim());
+  const name = [...new Set(parts)].join(' ') || 'unknown adapter';
+  const fallback = adapter.isFallbackAdapter === true || info.isFallbackAdapter === true;
+  const softMatch = parts.join(' ').match(SOFTWARE_RE);
+  let software = null;
+  if (softMatch) {
+    const m = softMatch[0].toLowerCase();
+    software = m === 'swiftshader' ? 'SwiftShader' : m === 'llvmpipe' ? 'llvmpipe' : m === 'lavapipe' ? 'lavapipe' : softMatch[0];
+  } else if (fallback) {
+    software = 'a fallback adapter';
+  }
+  return { ok: true, name, software };
+}
+
+function describeAdapter(fromEngine, fallbackName) {
+  const a = typeof fromEngine === 'string' && fromEngine.trim() ? fromEngine.trim() : fallbackName;
+  return a || 'unknown adapter';
+}
+
+async function initCpu(reason) {
+  const info = parseJson(await rl.init_backend('cpu'), 'init_backend');
+  backendInfo = { backend: 'cpu', adapter: info?.adapter ?? 'cpu', reason };
+  post({ type: 'backend', ...backendInfo });
+  return backendInfo;
+}
+
+async function initWebGpu(name, software) {
+  const info = parseJson(await rl.init_backend('webgpu'), 'init_backend');
+  const adapter = describeAdapter(info?.adapter, name);
+  const reason = software
+    ? `WebGPU: ${adapter} (software rendering, ${software}: slow)`
+    : `WebGPU: ${adapter}`;
+  backendInfo = { backend: info?.backend === 'cpu' ? 'cpu' : 'webgpu', adapter, reason };
+  post({ type: 'backend', ...backendInfo });
+  return backendInfo;
+}
+
+async function chooseBackend(requested) {
+  await loadEngine();
+  const kind = ['auto', 'webgpu', 'cpu'].includes(requested) ? requested : 'auto';
+  if (kind === 'cpu') return initCpu('CPU (chosen in settings)');
+
+  const probe = await probeWebGpu();
+  if (kind === 'webgpu') {
+    if (!probe.ok) {
+      post({ type: 'error', context: 'backend', message: `WebGPU is not available (${probe.why}); using the CPU backend instead.` });
+      return initCpu(`CPU (WebGPU was requested but ${probe.why})`);
+    }
+    try {
+      return await initWebGpu(probe.name, probe.software);
+    } catch (err) {
+      if (isFatal(err)) throw err;
+      const why = messageOf(err);
+      post({ type: 'error', context: 'backend', message: `WebGPU could not be started (${why}); using the CPU backend instead.` });
+      return initCpu(`CPU (WebGPU failed: ${why})`);
+    }
+  }
+
+  // auto: only a hardware adapter is worth it; software WebGPU is far slower than the CPU backend.
+  if (!probe.ok) return initCpu(`CPU (${probe.why})`);
+  if (probe.software) return initCpu(`CPU (no hardware WebGPU adapter: ${probe.software} is software)`);
+  try {
+    return await initWebGpu(probe.name, null);
+  } catch (err) {
+    if (isFatal(err)) throw err;
+    return initCpu(`CPU (WebGPU failed to start: ${messageOf(err)})`);
+  }
+}
+
+// ---------------------------------------------------------------- data
+
+/** Fetches one URL with progress; returns a Uint8Array. */
+async function fetchBytes(url, onProgress) {
+  let res;
+  try {
+    res = await fetch(url, { mode: 'cors', credentials: 'omit' });
+  } catch (err) {
+    throw new Error(`${fileName(url)}: could not be fetched (${messageOf(err)})`);
+  }
+  if (!res.ok) throw new Error(`${fileName(url)}: HTTP ${res.status} ${res.statusText}`.trim());
+  const total = Number(res.headers.get('content-length')) || 0;
+  if (!res.body) {
+    const buf = new Uint8Array(await res.arrayBuffer());
+    onProgress(buf.length, total || buf.length);
+    return buf;
+  }
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  let lastReport = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    const now = performance.now();
+    if (now - lastReport > 50) {
+      lastReport = now;
+      onProgress(loaded, total);
+    }
+  }
+  onProgress(loaded, total || loaded);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(loaded);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function fileName(url) {
+  try {
+    const u = new URL(url, SITE_ROOT);
+    const last = u.pathname.split('/').filter(Boolean).pop();
+    return decodeURIComponent(last || u.hostname);
+  } catch {
+    return String(url);
+  }
+}
+
+/** Fetches several URLs, reporting combined progress as `what`. */
+async function fetchAll(urls, what) {
+  const loaded = new Array(urls.length).fill(0);
+  const totals = new Array(urls.length).fill(0);
+  const report = () => {
+    const l = loaded.reduce((a, b) => a + b, 0);
+    const t = totals.every((x) => x > 0) ? totals.reduce((a, b) => a + b, 0) : 0;
+    post({ type: 'progress', what, loaded: l, total: t });
+  };
+  report();
+  return Promise.all(
+    urls.map((url, i) =>
+      fetchBytes(url, (l, t) => {
+        loaded[i] = l;
+        totals[i] = t;
+        report();
+      }),
+    ),
+  );
+}
+
+function loadIntoEngine(key, names, arrays, hint) {
+  const h = HINTS.has(hint) ? hint : null;
+  let infoText;
+  try {
+    infoText = rl.load_dataset(key, names, arrays, h);
+  } catch (err) {
+    if (isFatal(err)) throw err;
+    // Make sure the message names the file(s) even if the engine did not.
+    const msg = messageOf(err);
+    if (!names.some((n) => msg.includes(n))) {
+      throw new Error(`${names.join(', ')}: ${msg}`);
+    }
+    throw new Error(msg);
+  }
+  const info = parseJson(infoText, 'load_dataset');
+  post({ type: 'dataset', key, info });
+  return info;
+}
+
+async function loadSample(dataset) {
+  const sample = SAMPLES[dataset];
+  if (!sample) throw new Error(`unknown built-in sample "${dataset}"`);
+  const urls = sample.files.map((f) => new URL(f, SITE_ROOT).href);
+  const arrays = await fetchAll(urls, `Built-in ${dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} sample`);
+  await loadEngine();
+  post({ type: 'progress', what: 'Decoding dataset', loaded: 0, total: 0 });
+  return loadIntoEngine(sample.key, urls.map(fileName), arrays, sample.hint);
+}
+
+async function loadFiles(files, hint) {
+  if (!Array.isArray(files) || files.length === 0) throw new Error('no files were given');
+  const names = [];
+  const arrays = [];
+  for (const f of files) {
+    const name = String(f?.name ?? 'file');
+    const bytes = f?.bytes;
+    if (!(bytes instanceof ArrayBuffer) && !ArrayBuffer.isView(bytes)) throw new Error(`${name}: could not be read`);
+    names.push(name);
+    arrays.push(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  await loadEngine();
+  post({ type: 'progress', what: 'Decoding dataset', loaded: 0, total: 0 });
+  return loadIntoEngine('user', names, arrays, hint);
+}
+
+async function loadUrl(url, hint) {
+  const urls = (Array.isArray(url) ? url : String(url ?? '').split(/\s+/)).map((u) => String(u).trim()).filter(Boolean);
+  if (urls.length === 0) throw new Error('no URL was given');
+  for (const u of urls) {
+    let parsed;
+    try {
+      parsed = new URL(u, SITE_ROOT);
+    } catch {
+      throw new Error(`${u}: not a valid URL`);
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error(`${u}: only http(s) URLs can be loaded`);
+  }
+  const abs = urls.map((u) => new URL(u, SITE_ROOT).href);
+  const arrays = await fetchAll(abs, urls.length === 1 ? `Downloading ${fileName(abs[0])}` : `Downloading ${urls.length} files`);
+  await loadEngine();
+  post({ type: 'progress', what: 'Decoding dataset', loaded: 0, total: 0 });
+  return loadIntoEngine('user', abs.map(fileName), arrays, hint);
+}
+
+// ---------------------------------------------------------------- training
+
+async function train(runId, config, datasetKey) {
+  if (running) throw new Error('a run is already in progress');
+  await loadEngine();
+  if (!backendPromise) backendPromise = chooseBackend('auto');
+  await backendPromise;
+  const json = typeof config === 'string' ? config : JSON.stringify(config);
+  const errors = parseJson(rl.validate_config(json), 'validate_config');
+  if (Array.isArray(errors) && errors.length) {
+    post({ type: 'validation', id: `run-${runId}`, errors });
+    throw new Error(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+  const ctl = new rl.Control();
+  running = { runId, ctl };
+  let finished = false;
+  try {
+    const resultText = await rl.train(json, datasetKey, ctl, (eventJson) => {
+      let event;
+      try {
+        event = typeof eventJson === 'string' ? JSON.parse(eventJson) : eventJson;
+      } catch {
+        return;
+      }
+      if (event?.type === 'finished') finished = true;
+      post({ type: 'event', runId, event });
+    });
+    const result = parseJson(resultText, 'train');
+    if (!finished && result && typeof result === 'object') {
+      post({
+        type: 'event',
+        runId,
+        event: {
+          type: 'finished',
+          status: result.status ?? 'finished',
+          message: result.message ?? '',
+          test_accuracy: result.test_accuracy ?? null,
+          test_loss: result.test_loss ?? null,
+        },
+      });
+    }
+    post({ type: 'result', runId, result });
+  } finally {
+    running = null;
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+function enqueue(context, fn, extra = {}) {
+  const job = queue.then(fn).catch((err) => reportError(context, err, extra));
+  queue = job.then(() => undefined);
+  return job;
+}
+
+self.onmessage = (ev) => {
+  const msg = ev.data ?? {};
+  switch (msg.type) {
+    case 'init':
+      backendPromise = enqueue('backend', () => chooseBackend(msg.backend));
+      break;
+    case 'load-sample':
+      enqueue('dataset', () => loadSample(msg.dataset), { key: SAMPLES[msg.dataset]?.key });
+      break;
+    case 'load-files':
+      enqueue('dataset', () => loadFiles(msg.files, msg.hint), { key: 'user' });
+      break;
+    case 'load-url':
+      enqueue('dataset', () => loadUrl(msg.url ?? msg.urls, msg.hint), { key: 'user' });
+      break;
+    case 'describe':
+      loadEngine()
+        .then(() => {
+          const description = parseJson(rl.describe_model(JSON.stringify(msg.config)), 'describe_model');
+          post({ type: 'model', id: msg.id ?? null, config: msg.config, description });
+        })
+        .catch((err) => reportError('describe', err, { id: msg.id ?? null }));
+      break;
+    case 'validate':
+      loadEngine()
+        .then(() => {
+          const errors = parseJson(rl.validate_config(JSON.stringify(msg.config)), 'validate_config');
+          post({ type: 'validation', id: msg.id ?? null, errors: Array.isArray(errors) ? errors : [] });
+        })
+        .catch((err) => reportError('validate', err, { id: msg.id ?? null }));
+      break;
+    case 'train':
+      if (running) {
+        post({ type: 'error', context: 'train', runId: msg.runId, message: 'A run is already in progress; stop it first.' });
+        break;
+      }
+      enqueue('train', () => train(msg.runId, msg.config, msg.datasetKey), { runId: msg.runId });
+      break;
+    case 'pause':
+    case 'resume':
+    case 'stop':
+      try {
+        running?.ctl?.[msg.type]();
+      } catch (err) {
+        reportError('control', err);
+      }
+      break;
+    default:
+      post({ type: 'error', context: 'worker', message: `unknown message "${String(msg.type)}"` });
+  }
+};
+
+// Errors escaping a promise chain still reach the page as messages.
+self.addEventListener('unhandledrejection', (ev) => {
+  ev.preventDefault();
+  reportError('worker', ev.reason);
+});
