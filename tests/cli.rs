@@ -25,7 +25,7 @@ fn bad_flags_and_models_are_reported_on_stderr() {
     let (ok, _, err) = reslab(&["describe", "resnet21"]);
     assert!(!ok);
     assert!(err.contains("6n+2"), "{err}");
-    let (ok, _, err) = reslab(&["train", "--lr", "-1", "--batch", "0"]);
+    let (ok, _, err) = reslab(&["train", "--lr=-1", "--batch", "0"]);
     assert!(!ok);
     assert!(err.contains("lr:") && err.contains("batch_size:"), "{err}");
     let (ok, _, err) = reslab(&["train", "--data", "/nonexistent/file.gz"]);

@@ -18,7 +18,7 @@ fn json_round_trips() {
     c.shortcut = Shortcut::B;
     c.warmup_steps = 400;
     c.patience = Some(2);
-    c.train_limit = Some(1000);
+    c.train_limit = Some(10_000);
     let back = ExperimentConfig::from_json(&c.to_json()).unwrap();
     assert_eq!(back, c);
     assert!(c.validate().is_empty(), "{:?}", c.validate());

@@ -65,6 +65,9 @@ fn description_shows_shortcuts_and_adds_up() {
     assert_eq!(d.edges.iter().filter(|e| e.kind == "zero-pad").count(), 2);
     let total: usize = d.layers.iter().map(|l| l.params).sum::<usize>() + d.edges.iter().map(|e| e.params).sum::<usize>();
     assert_eq!(total, d.params);
+    // Burn's num_params also counts BN running mean/var (2 per BN channel: 688 channels here).
+    let net = Net::from_config(&cfg("resnet20", DatasetKind::Cifar10), &Device::flex());
+    assert_eq!(net.unwrap().num_params(), d.params + 2 * 688);
     assert_eq!(d.layers.last().unwrap().shape, vec![10]);
     let stage3 = d.layers.iter().find(|l| l.name == "stage3.block1.conv1").unwrap();
     assert_eq!(stage3.shape, vec![64, 8, 8]);

@@ -70,8 +70,8 @@ fn one_step_lowers_the_loss_for_each_optimizer() {
         (OptimizerKind::Nesterov, 0.05),
         (OptimizerKind::Adam, 1e-3),
         (OptimizerKind::Adamw, 1e-3),
-        (OptimizerKind::Adagrad, 1e-2),
-        (OptimizerKind::Rmsprop, 1e-3),
+        (OptimizerKind::Adagrad, 1e-3),
+        (OptimizerKind::Rmsprop, 1e-4), // its first step is 10·lr·sign(g)
     ] {
         let (before, after) = one_step("cnn", &mnist, opt, lr);
         assert!(after < before, "{}: loss {before} → {after}", opt.id());
@@ -79,12 +79,13 @@ fn one_step_lowers_the_loss_for_each_optimizer() {
 }
 
 /// The accuracy this code should reach: `cnn` + Adam (lr 1e-3, batch 64),
-/// one epoch over the first 20,000 real MNIST training images, tested on all
-/// 10,000 test images: ≥ 97% (measured 98%; see README).
+/// one epoch over the real MNIST training set (59,000 images, 1,000 held out
+/// for validation), tested on all 10,000 test images: ≥ 97% (see README for
+/// the measured figure).
 #[test]
 fn cnn_reaches_97_percent_on_real_mnist() {
     let mnist = shared_mnist();
-    let cfg = ExperimentConfig { train_limit: Some(20_000), val_size: 1_000, log_every: 50, ..Default::default() };
+    let cfg = ExperimentConfig { val_size: 1_000, log_every: 50, ..Default::default() };
     let (r, events) = run(&cfg, &mnist);
     assert_eq!(r.status, Status::Finished, "{}", r.message);
     let acc = r.test_accuracy.unwrap();
@@ -95,7 +96,7 @@ fn cnn_reaches_97_percent_on_real_mnist() {
     assert_eq!(r.per_class_accuracy.len(), 10);
     assert_eq!(r.epochs.len(), 1);
     assert!(r.epochs[0].val_accuracy.unwrap() > 0.95);
-    assert_eq!(r.steps.len(), 19_000usize.div_ceil(64));
+    assert_eq!(r.steps.len(), 59_000usize.div_ceil(64));
     assert!(events.iter().any(|e| matches!(e, Event::Start { .. })));
     assert!(matches!(events.last(), Some(Event::Finished { status: Status::Finished, .. })));
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();

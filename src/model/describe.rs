@@ -88,7 +88,7 @@ impl Walker {
         let [cout, _, k, _] = cb.conv.weight.shape().dims::<4>();
         self.shape = self.conv_shape(cout, k, cb.stride(), k / 2);
         let kind = format!("conv{k}x{k}");
-        self.push(name, &kind, self.shape.to_vec(), cb.num_params())
+        self.push(name, &kind, self.shape.to_vec(), conv_bn_params(cb))
     }
 
     fn pool(&mut self, name: String, k: usize, stride: usize, pad: usize) {
@@ -104,7 +104,7 @@ impl Walker {
         let (residual, projection) = block.shortcut();
         if residual {
             let add = self.push(format!("{name}.add"), "add", self.shape.to_vec(), 0);
-            let (kind, params) = projection.map_or(("identity", 0), |p| (p.kind(), p.num_params()));
+            let (kind, params) = projection.map_or(("identity", 0), |p| (p.kind(), p.conv.as_ref().map_or(0, conv_bn_params)));
             self.edges.push(Edge { from: input.unwrap_or(0), to: add, kind: kind.into(), params });
         }
     }
@@ -127,6 +127,12 @@ impl Walker {
         self.push("avgpool".into(), "avgpool", vec![self.shape[0]], 0);
         self.push("fc".into(), "fc", vec![classes], fc_params);
     }
+}
+
+/// Trainable parameters of conv + BN: Burn's `num_params` also counts the BN
+/// running mean and variance, which the paper's (and everyone's) counts leave out.
+fn conv_bn_params(cb: &ConvBn) -> usize {
+    cb.conv.num_params() + cb.bn.gamma.num_params() + cb.bn.beta.num_params()
 }
 
 fn block_stride(b: &Block) -> usize {
@@ -181,5 +187,6 @@ pub fn describe(model: &str, net: &Net, input: [usize; 3]) -> Description {
             }
         }
     }
-    Description { model: model.into(), input: input.to_vec(), params: net.num_params(), layers: w.layers, edges: w.edges }
+    let params = w.layers.iter().map(|l| l.params).sum::<usize>() + w.edges.iter().map(|e| e.params).sum::<usize>();
+    Description { model: model.into(), input: input.to_vec(), params, layers: w.layers, edges: w.edges }
 }

@@ -153,6 +153,11 @@ impl Net {
     }
 }
 
+/// Trainable parameters (BN running statistics excluded).
+pub fn trainable_params(net: &Net, model: &str, input: [usize; 3]) -> usize {
+    describe::describe(model, net, input).params
+}
+
 /// Layers, shapes, parameter counts and shortcut edges of a config's model.
 pub fn describe(cfg: &ExperimentConfig) -> Result<Description, String> {
     // Built on the plain CPU device: parameters are lazily initialised, so even

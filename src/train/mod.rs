@@ -184,13 +184,14 @@ async fn train_inner(
     let mut model = Net::from_config(cfg, &ad)?;
     let mut optimizer = optim::build(cfg);
     let ce = CrossEntropyLoss::new(None, &ad);
-    result.params = model.num_params();
+    let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
+    result.params = crate::model::trainable_params(&model, &cfg.model, input);
 
     let mut batcher = Batcher::new(prep.train.len(), cfg.batch_size, true, cfg.seed);
     let per_epoch = batcher.batches_per_epoch();
     let total = cfg.max_steps.unwrap_or(cfg.epochs * per_epoch);
     let epochs = total.div_ceil(per_epoch);
-    let augment = cfg.augment_enabled().then_some(Augment { pad: 4, flip: true });
+    let augment = cfg.augment_enabled().then_some(Augment::PAPER);
     let mut aug_rng = Rng::new(cfg.seed ^ 0x5EED_A06);
     on_event(&Event::Start {
         total_steps: total,
