@@ -8,9 +8,11 @@
 //! - [`config`]: one experiment as one JSON type; validation.
 //! - [`optim`]: optimizers and learning-rate schedules.
 //! - [`train`]: the async training loop, its events and its result JSON.
+//! - [`bench`]: training-step timing with the peers' protocol.
 //! - `web` (wasm only): the bindings the page's worker calls.
 
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod model;

@@ -42,6 +42,27 @@ enum Command {
     Models,
     /// Train one experiment and write its result JSON.
     Train(TrainArgs),
+    /// Time training steps with the peers' protocol; prints a table and JSON lines.
+    Bench {
+        #[arg(long, value_delimiter = ',', default_value = "resnet20,plain20,mnist-cnn")]
+        models: Vec<String>,
+        #[arg(long, value_delimiter = ',', default_value = "sgdm")]
+        optimizers: Vec<String>,
+        #[arg(long, value_delimiter = ',', default_value = "32,128")]
+        batches: Vec<usize>,
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu"])]
+        backend: String,
+        #[arg(long, default_value_t = 3)]
+        warmup: usize,
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Seconds per combination.
+        #[arg(long, default_value_t = 120.0)]
+        budget: f64,
+        /// Append JSON lines here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -122,6 +143,9 @@ fn main() -> ExitCode {
         }
         Command::Describe { model, dataset, shortcut, stem, json } => describe(&model, &dataset, shortcut, stem, json),
         Command::Train(args) => run_train(args),
+        Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, json } => {
+            run_bench(&models, &optimizers, &batches, &backend, warmup, steps, budget, json)
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -332,4 +356,51 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         train::Status::Finished | train::Status::Stopped => Ok(()),
         _ => Err(result.message),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_bench(
+    models: &[String],
+    optimizers: &[String],
+    batches: &[usize],
+    backend_name: &str,
+    warmup: usize,
+    steps: usize,
+    budget: f64,
+    json: Option<PathBuf>,
+) -> Result<(), String> {
+    use std::io::Write;
+    let device = match backend_name {
+        "wgpu" => pollster::block_on(backend::wgpu_device())?,
+        _ => backend::cpu_device(),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let backend_label = format!("native-{backend_name}");
+    let mut out = match &json {
+        Some(p) => Some(
+            std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    println!("{:<10} {:<5} {:<12} {:>5} {:>10} {:>8} {:>10}  status   ({threads} threads)", "model", "opt", "backend", "batch", "ms/step", "img/s", "first ms");
+    for model in models {
+        for opt in optimizers {
+            if opt == "adam" && model != "mnist-cnn" {
+                continue; // the peers run Adam on the MNIST CNN only
+            }
+            for &batch in batches {
+                let spec = reslab::bench::BenchSpec { model: model.clone(), optimizer: opt.clone(), batch, warmup, steps, budget };
+                let r = pollster::block_on(reslab::bench::run(&spec, &device, &backend_label))?;
+                let fmt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
+                println!(
+                    "{:<10} {:<5} {:<12} {:>5} {:>10} {:>8} {:>10.0}  {}",
+                    r.model, r.optimizer, r.backend, r.batch, fmt(r.ms_per_step, 1), fmt(r.img_per_s, 1), r.first_step_ms, r.status
+                );
+                if let Some(f) = out.as_mut() {
+                    writeln!(f, "{}", serde_json::to_string(&r).expect("serialises")).map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+    Ok(())
 }

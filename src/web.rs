@@ -148,3 +148,26 @@ pub fn train(config_json: String, key: String, control: &Control, on_event: js_s
         Ok(JsValue::from_str(&result.to_json()))
     })
 }
+
+/// Time training steps with the peers' protocol on the current backend.
+/// `spec_json`: {"model","optimizer","batch","warmup","steps","budget"}.
+#[wasm_bindgen]
+pub fn bench(spec_json: String) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let v: serde_json::Value = serde_json::from_str(&spec_json).map_err(|e| js_err(format!("bench spec: {e}")))?;
+        let get = |k: &str, d: f64| v.get(k).and_then(|x| x.as_f64()).unwrap_or(d);
+        let spec = crate::bench::BenchSpec {
+            model: v.get("model").and_then(|x| x.as_str()).unwrap_or("resnet20").into(),
+            optimizer: v.get("optimizer").and_then(|x| x.as_str()).unwrap_or("sgdm").into(),
+            batch: get("batch", 32.0) as usize,
+            warmup: get("warmup", 3.0) as usize,
+            steps: get("steps", 10.0) as usize,
+            budget: get("budget", 120.0),
+        };
+        let (device, name) = STATE
+            .with(|s| s.borrow().device.clone())
+            .ok_or_else(|| js_err("no backend: call init_backend first"))?;
+        let r = crate::bench::run(&spec, &device, name).await.map_err(js_err)?;
+        Ok(JsValue::from_str(&serde_json::to_string(&r).expect("serialises")))
+    })
+}
