@@ -16,11 +16,19 @@ rm -rf pkg.tmp && mkdir -p pkg.tmp
 wasm-bindgen --target web --no-typescript --out-dir pkg.tmp "$wasm"
 if [ "${RESLAB_WASM_OPT:-1}" != 0 ]; then
   # A current binaryen from npm: Debian's wasm-opt (v108) breaks Burn's module.
-  say "wasm-opt -Oz"
-  node node_modules/binaryen/bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    pkg.tmp/reslab_bg.wasm -o pkg.tmp/reslab_bg.opt.wasm
-  mv pkg.tmp/reslab_bg.opt.wasm pkg.tmp/reslab_bg.wasm
+  # It takes minutes on 2 cores, so its output is cached by input hash.
+  cache="$HOME/.cache/reslab/wasm-opt"; mkdir -p "$cache"
+  key=$(sha256sum pkg.tmp/reslab_bg.wasm | cut -c1-32)
+  if [ -f "$cache/$key.wasm" ]; then
+    say "wasm-opt -Oz (cached)"
+  else
+    say "wasm-opt -Oz (several minutes)"
+    node node_modules/binaryen/bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      pkg.tmp/reslab_bg.wasm -o "$cache/$key.tmp" && mv "$cache/$key.tmp" "$cache/$key.wasm"
+    ls -t "$cache"/*.wasm | tail -n +6 | xargs -r rm -f   # keep the last five
+  fi
+  cp "$cache/$key.wasm" pkg.tmp/reslab_bg.wasm
 fi
 rm -rf pkg && mv pkg.tmp pkg
 raw=$(stat -c %s pkg/reslab_bg.wasm); gz=$(gzip -9 -c pkg/reslab_bg.wasm | wc -c)

@@ -21,7 +21,8 @@ if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION" --locked
+  # Not --locked: a dependency pinned in its lock file was yanked from crates.io.
+  cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
