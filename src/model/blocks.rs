@@ -96,6 +96,18 @@ impl Projection {
     }
 }
 
+/// The end of every block: ReLU(F(x) + shortcut(x)), or ReLU(F(x)) for a plain block.
+fn merge(out: Tensor<4>, x: Tensor<4>, residual: bool, shortcut: Option<&Projection>) -> Tensor<4> {
+    if !residual {
+        return relu(out);
+    }
+    let skip = match shortcut {
+        Some(p) => p.forward(x),
+        None => x,
+    };
+    relu(out + skip)
+}
+
 /// Two 3x3 conv+BN layers; ReLU after the first and after the (optional) addition.
 #[derive(Module, Debug)]
 pub struct BasicBlock {
@@ -119,14 +131,7 @@ impl BasicBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let out = relu(self.conv1.forward(x.clone())); // [b, cout, h/s, w/s]
         let out = self.conv2.forward(out);
-        if !self.residual {
-            return relu(out);
-        }
-        let skip = match &self.shortcut {
-            Some(p) => p.forward(x),
-            None => x,
-        };
-        relu(out + skip)
+        merge(out, x, self.residual, self.shortcut.as_ref())
     }
 }
 
@@ -160,14 +165,7 @@ impl Bottleneck {
         let out = relu(self.conv1.forward(x.clone()));
         let out = relu(self.conv2.forward(out));
         let out = self.conv3.forward(out);
-        if !self.residual {
-            return relu(out);
-        }
-        let skip = match &self.shortcut {
-            Some(p) => p.forward(x),
-            None => x,
-        };
-        relu(out + skip)
+        merge(out, x, self.residual, self.shortcut.as_ref())
     }
 }
 
