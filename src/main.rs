@@ -319,12 +319,13 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
             bar.set_length(*total_steps as u64);
             bar.println(format!("{params} parameters, {total_steps} steps"));
         }
-        Event::Steps { points, img_per_s, epoch, .. } => {
+        Event::Steps { points, img_per_s, epoch, train_accuracy, .. } => {
             if let Some(p) = points.last() {
                 bar.set_position(p.step as u64);
                 last_loss = p.loss;
             }
-            bar.set_message(format!("epoch {epoch}  loss {last_loss:.4}  {img_per_s:.0} img/s"));
+            let acc = train_accuracy * 100.0;
+            bar.set_message(format!("epoch {epoch}  loss {last_loss:.4}  acc {acc:.1}%  {img_per_s:.0} img/s"));
         }
         Event::Epoch(m) => {
             let val = match (m.val_loss, m.val_accuracy) {

@@ -46,3 +46,19 @@ fn train_writes_a_result_json() {
     assert_eq!(v["config"]["model"], "cnn");
     let _ = std::fs::remove_file(out);
 }
+
+#[test]
+fn data_can_be_a_folder_of_official_files() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist");
+    assert!(std::path::Path::new(dir).is_dir(), "{dir} is needed (real MNIST)");
+    let (ok, _, err) = reslab(&["train", "--data", dir, "--max-steps", "2", "--batch", "8", "--test-limit", "32", "--quiet"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("60000 train / 10000 test"), "{err}");
+    // A file that is no dataset is named in the error.
+    let junk = std::env::temp_dir().join(format!("reslab-junk-{}.bin", std::process::id()));
+    std::fs::write(&junk, b"not a dataset").unwrap();
+    let (ok, _, err) = reslab(&["train", "--data", junk.to_str().unwrap(), "--quiet"]);
+    let _ = std::fs::remove_file(&junk);
+    assert!(!ok);
+    assert!(err.contains("reslab-junk-"), "{err}");
+}

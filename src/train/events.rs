@@ -41,7 +41,8 @@ pub struct EpochMetrics {
 pub enum Event {
     Start { total_steps: usize, steps_per_epoch: usize, epochs: usize, params: usize, train: usize, val: usize, test: usize },
     /// A group of steps read back at once.
-    Steps { points: Vec<StepPoint>, epoch: usize, img_per_s: f64, elapsed: f64, lr: f64 },
+    /// `train_accuracy`: running top-1 over the epoch's batches so far.
+    Steps { points: Vec<StepPoint>, epoch: usize, train_accuracy: f64, img_per_s: f64, elapsed: f64, lr: f64 },
     Epoch(EpochMetrics),
     Paused,
     Resumed,

@@ -254,7 +254,8 @@ async fn train_inner(
                 }
                 result.steps.extend(points.iter().cloned());
                 let img_per_s = if train_seconds > 0.0 { train_images as f64 / train_seconds } else { 0.0 };
-                on_event(&Event::Steps { points, epoch, img_per_s, elapsed: now_seconds() - result.started_at, lr });
+                let train_accuracy = correct as f64 / seen.max(1) as f64;
+                on_event(&Event::Steps { points, epoch, train_accuracy, img_per_s, elapsed: now_seconds() - result.started_at, lr });
             }
             // Give the worker's event loop a turn (pause/stop messages).
             sleep_ms(0).await;
