@@ -1,11 +1,11 @@
-//! Training-step timing with the peers' protocol (`../shared/peers/README.md`):
+//! Training-step timing with the protocol of the TF.js and PyTorch reference harnesses:
 //! one synthetic seeded batch (uniform [0,1) images, random labels) made once
 //! and reused, 3 warm-up steps, then timed steps, each a full train step
 //! (forward, backward, update) that awaits its loss value so queued GPU work
 //! has really finished; the median is reported. A per-combination time budget
 //! stops a slow combination early (its median is then over fewer steps).
 //!
-//! Model names follow the peers: `resnet20` is the CIFAR ResNet-20 with
+//! Model names follow those harnesses: `resnet20` is the CIFAR ResNet-20 with
 //! option-B (projection) shortcuts, as their harnesses build it; `plain20` its
 //! plain twin; `mnist-cnn` our `cnn` on 28x28x1.
 

@@ -8,7 +8,7 @@
 //! - [`config`]: one experiment as one JSON type; validation.
 //! - [`optim`]: optimizers and learning-rate schedules.
 //! - [`train`]: the async training loop, its events and its result JSON.
-//! - [`bench`]: training-step timing with the peers' protocol.
+//! - [`bench`]: training-step timing with the TF.js/PyTorch reference harnesses' protocol.
 //! - `web` (wasm only): the bindings the page's worker calls.
 
 pub mod backend;

@@ -42,7 +42,7 @@ enum Command {
     Models,
     /// Train one experiment and write its result JSON.
     Train(TrainArgs),
-    /// Time training steps with the peers' protocol; prints a table and JSON lines.
+    /// Time training steps (the TF.js/PyTorch reference protocol); prints a table and JSON lines.
     Bench {
         #[arg(long, value_delimiter = ',', default_value = "resnet20,plain20,mnist-cnn")]
         models: Vec<String>,
@@ -387,7 +387,7 @@ fn run_bench(
     for model in models {
         for opt in optimizers {
             if opt == "adam" && model != "mnist-cnn" {
-                continue; // the peers run Adam on the MNIST CNN only
+                continue; // the reference harnesses run Adam on the MNIST CNN only
             }
             for &batch in batches {
                 let spec = reslab::bench::BenchSpec { model: model.clone(), optimizer: opt.clone(), batch, warmup, steps, budget };

@@ -149,7 +149,7 @@ pub fn train(config_json: String, key: String, control: &Control, on_event: js_s
     })
 }
 
-/// Time training steps with the peers' protocol on the current backend.
+/// Time training steps (the TF.js/PyTorch reference protocol) on the current backend.
 /// `spec_json`: {"model","optimizer","batch","warmup","steps","budget"}.
 #[wasm_bindgen]
 pub fn bench(spec_json: String) -> js_sys::Promise {

@@ -54,7 +54,7 @@ fn vgg16_and_cnn_counts() {
     // VGG-16 convs without bias (BN follows): 14,714,688 - 4,224 biases,
     // + BN gamma/beta 2 * 4,224, + fc 512*10+10.
     assert_eq!(params(&cfg("vgg16", DatasetKind::Cifar10)), 14_710_464 + 8_448 + 5_130);
-    // Same as the peers' `mnist-cnn` (225,034).
+    // Same as the reference harnesses' `mnist-cnn` (225,034).
     assert_eq!(params(&cfg("cnn", DatasetKind::Mnist)), 225_034);
 }
 

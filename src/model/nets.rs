@@ -188,7 +188,7 @@ impl Mlp {
     }
 }
 
-/// The small baseline conv net (same as the peers' `mnist-cnn`): conv3x3 32,
+/// The small baseline conv net (the `mnist-cnn` of the TF.js/PyTorch reference harnesses): conv3x3 32,
 /// ReLU, max-pool 2, conv3x3 64, ReLU, max-pool 2, dense 128, ReLU, dense 10.
 /// Valid padding; 225,034 parameters on MNIST.
 #[derive(Module, Debug)]
