@@ -13,6 +13,9 @@ import {
   SAMPLE_KIND,
   checkConfig,
   formatField,
+  gridFromConfigs,
+  labFromQuery,
+  queryForLab,
   formatNumber,
   parseField,
   queryFromState,
@@ -20,6 +23,19 @@ import {
   stateFromQuery,
 } from './state.js';
 import { renderDiagram } from './diagram.js';
+import * as store from './store.js';
+import { LabPanel } from './lab.js';
+import {
+  configColumns,
+  exportRecord,
+  exportRuns,
+  formatConfigValue,
+  parseImport,
+  referencesFor,
+  runFromRecord,
+  sortRuns,
+  toCsv,
+} from './results.js';
 
 // The charts come from the vendored uPlot; without them the lab still trains.
 let RunCharts;
@@ -101,6 +117,7 @@ const MODEL_NOTES = {
 // ---------------------------------------------------------------- state
 
 const initial = stateFromQuery(location.search, { defaults: FALLBACK_CONFIG });
+const initialLab = labFromQuery(location.search);
 let state = initial.state;
 let modelIds = FALLBACK_MODEL_IDS.slice();
 let engineReady = false;
@@ -186,6 +203,10 @@ function restartWorker(reason) {
   datasetLoads.clear();
   for (const [, p] of pending) p.reject(new Error(reason));
   pending.clear();
+  for (const [, w] of expandWaits) w.reject(new Error(reason));
+  expandWaits.clear();
+  imageCache.clear();
+  for (const r of runs.values()) r.modelInWorker = false;
   if (current) finishRun(current, { status: 'failed', message: reason });
   setBackendLine('Backend: restarting…', '');
   notice(`${reason} It was restarted; datasets will be loaded again when needed.`);
@@ -245,6 +266,34 @@ function onWorkerMessage(msg) {
     case 'result':
       onRunResult(msg.runId, msg.result);
       break;
+    case 'presets':
+      lab?.setPresets(msg.presets);
+      openLinkedStudy();
+      renderResults();
+      break;
+    case 'expanded': {
+      const w = expandWaits.get(msg.id);
+      if (w) {
+        expandWaits.delete(msg.id);
+        w.resolve(Array.isArray(msg.runs) ? msg.runs : []);
+      }
+      break;
+    }
+    case 'model-file':
+      onModelFile(msg);
+      break;
+    case 'model-loaded':
+      onModelLoaded(msg);
+      break;
+    case 'evaluation':
+      onEvaluation(msg);
+      break;
+    case 'layer-stats':
+      onLayerStats(msg);
+      break;
+    case 'images':
+      onImages(msg);
+      break;
     case 'error':
       onWorkerError(msg);
       break;
@@ -297,6 +346,37 @@ function onWorkerError(msg) {
       else notice(message);
       break;
     }
+    case 'expand': {
+      const w = expandWaits.get(msg.id);
+      if (w) {
+        expandWaits.delete(msg.id);
+        w.reject(new Error(message));
+      }
+      break;
+    }
+    case 'save-model':
+      notice(`The model of run #${msg.runId} could not be saved: ${message}`);
+      break;
+    case 'load-model': {
+      const box = $('loaded-model');
+      box.hidden = false;
+      box.className = 'loaded-model error';
+      box.setAttribute('data-testid', 'loaded-model');
+      box.textContent = `The model file could not be loaded: ${message}`;
+      break;
+    }
+    case 'evaluate':
+      notice(`The loaded model could not be evaluated: ${message}`);
+      break;
+    case 'layer-stats':
+      $('fig7-status').textContent = `Layer responses of run #${msg.runId} could not be measured: ${message}`;
+      break;
+    case 'images':
+      imageCache.delete(msg.datasetKey);
+      break;
+    case 'presets':
+      notice(`The studies could not be loaded: ${message}`);
+      break;
     default:
       notice(message);
   }
@@ -331,8 +411,10 @@ function onEngineReady({ defaults, models }) {
   scheduleValidate();
   scheduleDescribe();
   updateButtons();
+  send({ type: 'presets' });
   // Fetch the chosen built-in sample in the background so Train starts at once.
   if (SAMPLE_KIND[state.data]) ensureDataset(state.data).catch(() => {});
+  pumpQueue();
 }
 
 // ---------------------------------------------------------------- controls
@@ -907,8 +989,8 @@ const charts = new RunCharts({
   },
 });
 
-async function startRun() {
-  if (current) return;
+/** The Train button: queue the current settings as one run. */
+function startRun() {
   if (!engineReady) {
     flashStatus(engineFailed ? 'The training engine is not available.' : 'The training engine is still starting…');
     return;
@@ -925,13 +1007,87 @@ async function startRun() {
     return;
   }
   const config = state.configForEngine();
-  const run = {
-    id: ++runSeq,
+  queueRuns([{ config, label: runLabel(config), datasetKey: key, initModel: pendingInitModel }]);
+  pendingInitModel = null;
+  renderLoadedModel();
+}
+
+// ---------------------------------------------------------------- queue
+
+/** Runs waiting their turn: {qid, config, label, datasetKey, group?, initModel?}. */
+let queue = [];
+let queueSeq = 0;
+/** After a reload the restored queue waits for the user's go. */
+let queueHeld = false;
+/** A loaded model the next Train continues from (its key in the worker). */
+let pendingInitModel = null;
+
+/** The dataset slot a config trains on: the user's files if they are of its kind, else the built-in sample. */
+function datasetKeyFor(config, preferred) {
+  if (preferred === 'user' && state.userKind === config.dataset) return 'user';
+  if (preferred && SAMPLE_KIND[preferred] === config.dataset) return preferred;
+  if (state.data === 'user' && state.userKind === config.dataset && datasets.has('user')) return 'user';
+  return Object.keys(SAMPLE_KIND).find((k) => SAMPLE_KIND[k] === config.dataset) ?? 'user';
+}
+
+function queueRuns(items, { hold = false } = {}) {
+  for (const item of items) {
+    queue.push({
+      qid: ++queueSeq,
+      config: structuredClone(item.config),
+      label: String(item.label ?? runLabel(item.config)),
+      datasetKey: datasetKeyFor(item.config, item.datasetKey),
+      group: item.group ?? null,
+      initModel: item.initModel ?? null,
+    });
+  }
+  if (!hold) queueHeld = false;
+  saveQueue();
+  renderQueue();
+  pumpQueue();
+}
+
+function saveQueue() {
+  store.setMeta('queue', queue.map(({ qid, ...rest }) => structuredClone(rest)));
+}
+
+function cancelQueued(qid) {
+  queue = queue.filter((q) => q.qid !== qid);
+  saveQueue();
+  renderQueue();
+}
+
+function clearQueue() {
+  queue = [];
+  queueHeld = false;
+  saveQueue();
+  renderQueue();
+}
+
+/** Starts the next queued run when the engine is free. */
+function pumpQueue() {
+  if (current || queueHeld || !engineReady || !queue.length) {
+    updateButtons();
+    return;
+  }
+  const item = queue.shift();
+  saveQueue();
+  renderQueue();
+  startQueued(item);
+}
+
+function newRun(item) {
+  const config = item.config;
+  const id = ++runSeq;
+  return {
+    id,
     config,
-    label: runLabel(config),
-    color: colorFor(runSeq - 1),
-    datasetKey: key,
-    dataLabel: SAMPLE_LABELS[key] ?? key,
+    label: item.label,
+    color: colorFor(id - 1),
+    datasetKey: item.datasetKey,
+    dataLabel: SAMPLE_LABELS[item.datasetKey] ?? item.datasetKey,
+    group: item.group ?? null,
+    initModel: item.initModel ?? null,
     status: 'preparing',
     done: false,
     totalSteps: null,
@@ -945,43 +1101,48 @@ async function startRun() {
     lr: null,
     params: null,
     epochs: [],
+    steps: [],
     result: null,
     message: '',
     testAccuracy: null,
+    bestVal: null,
+    finalVal: null,
     backend: backendInfo?.backend ?? null,
-    startedAt: performance.now(),
+    createdAt: Date.now(),
+    modelInWorker: false,
+    layerStd: null,
   };
+}
+
+async function startQueued(item) {
+  const run = newRun(item);
+  const key = run.datasetKey;
   current = run;
-  setRunState('preparing', 'Preparing…');
+  setRunState('preparing', `Preparing ${run.label}…`);
   resetProgressPanel();
   updateButtons();
+  let errors = [];
   try {
     await ensureDataset(key);
-    const errors = await requestValidation(config);
-    engineErrors = errors;
-    renderErrors();
-    if (errors.length) {
-      current = null;
-      setRunState('idle', 'Fix the highlighted settings first');
-      focusFirstError();
-      updateButtons();
-      return;
-    }
+    errors = await requestValidation(run.config);
   } catch (err) {
-    current = null;
-    setRunState('idle', 'Idle');
-    if (!engineFailed) showDataError(messageOf(err));
-    updateButtons();
-    return;
+    errors = [{ field: 'dataset', message: messageOf(err) }];
   }
   if (current !== run) return;
   runs.set(run.id, run);
   charts.addRun({ id: run.id, label: run.label, color: run.color });
+  if (errors.length) {
+    // The run is kept, marked failed with the reason; the queue goes on.
+    const message = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+    finishRun(run, { status: 'failed', message: `Not started: ${message}` });
+    return;
+  }
   charts.setRunStatus(run.id, 'starting');
-  addResultRow(run);
   run.status = 'running';
+  renderResults();
+  persistRun(run);
   setRunState('running', 'Starting…');
-  send({ type: 'train', runId: run.id, config, datasetKey: key });
+  send({ type: 'train', runId: run.id, config: run.config, datasetKey: key, initModel: run.initModel });
   updateButtons();
 }
 
@@ -1001,6 +1162,7 @@ function onRunEvent(runId, event) {
     case 'steps': {
       const pts = normalizePoints(event.points);
       charts.appendSteps(run.id, pts);
+      for (const [step, loss] of pts) run.steps.push({ step, loss });
       run.points = (run.points ?? 0) + pts.length;
       const last = pts[pts.length - 1];
       if (Array.isArray(last)) {
@@ -1013,12 +1175,17 @@ function onRunEvent(runId, event) {
       run.lr = num(event.lr) ?? run.lr;
       break;
     }
-    case 'epoch':
-      run.epochs.push(event);
+    case 'epoch': {
+      const { type, ...rec } = event;
+      run.epochs.push(rec);
       run.epoch = num(event.epoch) ?? run.epoch;
       run.elapsed = num(event.elapsed) ?? run.elapsed;
       charts.addEpoch(run.id, event);
+      updateValAccuracy(run);
+      renderResults();
+      persistRun(run); // curves so far survive a reload
       break;
+    }
     case 'paused':
       run.paused = true;
       if (run === current) setRunState('paused', 'Paused');
@@ -1059,6 +1226,8 @@ function onRunResult(runId, result) {
   if (num(result.wall_seconds) !== null) run.elapsed = num(result.wall_seconds);
   if (num(result.img_per_s) !== null) run.imgPerS = num(result.img_per_s);
   if (num(result.params) !== null) run.params = num(result.params);
+  // The engine keeps the trained model of its last runs (save / Fig. 7).
+  run.modelInWorker = Number(result.steps_done) > 0;
   // Curves the live events may have missed (e.g. a very short run).
   if (run.epochs.length === 0 && Array.isArray(result.epochs)) {
     for (const e of result.epochs) {
@@ -1066,15 +1235,23 @@ function onRunResult(runId, result) {
       charts.addEpoch(run.id, e);
     }
   }
-  if (!run.points && Array.isArray(result.steps) && result.steps.length) {
+  if (!run.steps.length && Array.isArray(result.steps) && result.steps.length) {
     const pts = normalizePoints(result.steps);
     charts.appendSteps(run.id, pts);
-    run.points = pts.length;
+    run.steps = pts.map(([step, loss]) => ({ step, loss }));
   }
-  updateResultRow(run);
+  updateValAccuracy(run);
+  renderResults();
+  persistRun(run);
   scheduleProgress(run);
   selectedRunId = run.id;
   renderRunDetails();
+}
+
+function updateValAccuracy(run) {
+  const vals = run.epochs.map((e) => num(e.val_accuracy)).filter((v) => v !== null);
+  run.bestVal = vals.length ? Math.max(...vals) : null;
+  run.finalVal = vals.length ? vals[vals.length - 1] : null;
 }
 
 const STATUS_TEXT = {
@@ -1082,6 +1259,8 @@ const STATUS_TEXT = {
   stopped: 'Stopped',
   diverged: 'Diverged',
   failed: 'Failed',
+  interrupted: 'Interrupted',
+  evaluated: 'Evaluated',
 };
 
 function finishRun(run, { status, message, testAccuracy }) {
@@ -1094,7 +1273,8 @@ function finishRun(run, { status, message, testAccuracy }) {
   clearTimeout(stopWatchdog);
   charts.setRunStatus(run.id, run.status);
   if (!runs.has(run.id)) runs.set(run.id, run);
-  updateResultRow(run);
+  renderResults();
+  persistRun(run);
   if (current === run) {
     current = null;
     lastShownRunId = run.id;
@@ -1106,6 +1286,8 @@ function finishRun(run, { status, message, testAccuracy }) {
   }
   scheduleProgress(run);
   updateButtons();
+  // The next queued run starts once this one's result has been delivered.
+  setTimeout(pumpQueue, 0);
 }
 
 let stopWatchdog = 0;
@@ -1226,7 +1408,9 @@ function flashStatus(text) {
 function updateButtons() {
   const running = !!current;
   const train = $('train');
-  train.disabled = running || !engineReady || hasErrors();
+  train.disabled = !engineReady || hasErrors();
+  // While a run trains, Train queues the current settings behind it.
+  train.textContent = running || queue.length ? 'Add to queue' : 'Train';
   train.title = !engineReady
     ? engineFailed ? 'The training engine is not available' : 'The training engine is starting'
     : hasErrors() ? 'Fix the highlighted settings first' : '';
@@ -1254,68 +1438,199 @@ function focusFirstError() {
 
 // ---------------------------------------------------------------- results
 
-function addResultRow(run) {
-  const tr = document.createElement('tr');
-  tr.dataset.runId = String(run.id);
-  tr.setAttribute('data-testid', 'result-row');
-  tr.tabIndex = 0;
-  tr.addEventListener('click', (ev) => {
-    if (ev.target.closest('button')) return;
-    selectedRunId = run.id;
-    renderRunDetails();
+let sortCol = 'id';
+let sortDir = 'desc';
+let resultsFrame = 0;
+
+/** Redraws the results table on the next frame (cheap to call often). */
+function renderResults() {
+  if (resultsFrame) return;
+  resultsFrame = requestAnimationFrame(() => {
+    resultsFrame = 0;
+    drawResults();
+    renderStudyTables();
   });
-  tr.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter') {
-      selectedRunId = run.id;
-      renderRunDetails();
+}
+
+const RESULT_COLUMNS = [
+  { id: 'status', label: 'Status' },
+  { id: 'best_val', label: 'Best val.', num: true },
+  { id: 'final_val', label: 'Final val.', num: true },
+  { id: 'test', label: 'Test acc.', num: true },
+  { id: 'reference', label: 'Paper', num: true, sortable: false },
+  { id: 'time', label: 'Time', num: true },
+  { id: 'speed', label: 'img/s', num: true },
+  { id: 'backend', label: 'Backend' },
+];
+
+function drawResults() {
+  const list = [...runs.values()];
+  $('results-empty').hidden = list.length > 0;
+  $('results-tools').hidden = list.length === 0;
+  const fields = configColumns(list);
+  const hasRefs = list.some((r) => referencesFor(presetById(r.group?.id), r.config).length);
+  const cols = [
+    { id: 'id', label: 'Run' },
+    { id: 'label', label: 'Label' },
+    ...fields.map((f) => ({ id: `cfg:${f}`, label: FIELDS[f]?.label ?? f, num: typeof list[0]?.config?.[f] === 'number' })),
+    ...RESULT_COLUMNS.filter((c) => c.id !== 'reference' || hasRefs),
+    { id: 'actions', label: '', sortable: false },
+  ];
+  const head = $('results-head');
+  head.replaceChildren();
+  const hr = head.insertRow();
+  for (const c of cols) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    if (c.num) th.className = 'num';
+    if (c.sortable === false || c.id === 'actions') {
+      th.textContent = c.label;
+      if (c.id === 'actions') {
+        const span = document.createElement('span');
+        span.className = 'visually-hidden';
+        span.textContent = 'Actions';
+        th.append(span);
+      }
+    } else {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'sort';
+      b.textContent = c.label + (sortCol === c.id ? (sortDir === 'asc' ? ' ▲' : ' ▼') : '');
+      th.setAttribute('aria-sort', sortCol === c.id ? (sortDir === 'asc' ? 'ascending' : 'descending') : 'none');
+      b.addEventListener('click', () => {
+        if (sortCol === c.id) sortDir = sortDir === 'asc' ? 'desc' : 'asc';
+        else {
+          sortCol = c.id;
+          sortDir = c.num || c.id === 'id' ? 'desc' : 'asc';
+        }
+        drawResults();
+      });
+      th.append(b);
     }
-  });
-  run.row = tr;
-  $('results-body').prepend(tr);
-  $('results-empty').hidden = true;
-  updateResultRow(run);
-}
-
-function updateResultRow(run) {
-  const tr = run.row;
-  if (!tr) return;
-  tr.replaceChildren();
-  const cell = (text, cls) => {
-    const td = tr.insertCell();
-    td.textContent = text;
-    if (cls) td.className = cls;
-    return td;
-  };
-  const first = cell('', 'run-id');
-  const swatch = document.createElement('span');
-  swatch.className = 'swatch';
-  swatch.style.background = run.color;
-  first.append(swatch, document.createTextNode(`#${run.id}`));
-  cell(run.config.model);
-  cell(DATASET_NAMES[run.config.dataset] ?? run.config.dataset);
-  cell(run.config.optimizer);
-  cell(formatNumber(run.config.lr), 'num');
-  cell(String(run.config.batch_size), 'num');
-  const st = cell(run.done ? STATUS_TEXT[run.status] ?? run.status : run.paused ? 'paused' : 'running', `status status-${run.status}`);
-  if (run.message) st.title = run.message;
-  cell(run.testAccuracy !== null && run.testAccuracy !== undefined ? formatPercent(run.testAccuracy) : '—', 'num');
-  cell(run.done && run.elapsed ? formatDuration(run.elapsed) : '—', 'num');
-  cell(run.backend ? String(run.backend) : '—');
-  const actions = tr.insertCell();
-  if (run.result) {
-    const btn = document.createElement('button');
-    btn.type = 'button';
-    btn.className = 'small secondary';
-    btn.textContent = 'JSON';
-    btn.setAttribute('aria-label', `Download the result of run ${run.id} as JSON`);
-    btn.addEventListener('click', () => downloadJson(`reslab-run-${run.id}-${run.config.model}.json`, run.result));
-    actions.append(btn);
+    hr.append(th);
   }
-  tr.classList.toggle('selected', run.id === selectedRunId);
+  const body = $('results-body');
+  body.replaceChildren();
+  for (const run of sortRuns(list, sortCol, sortDir)) {
+    const tr = body.insertRow();
+    tr.dataset.runId = String(run.id);
+    tr.dataset.status = run.status;
+    tr.setAttribute('data-testid', 'result-row');
+    tr.tabIndex = 0;
+    tr.classList.toggle('selected', run.id === selectedRunId);
+    tr.addEventListener('click', (ev) => {
+      if (ev.target.closest('button, a, input')) return;
+      selectRun(run.id);
+    });
+    tr.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && ev.target === tr) selectRun(run.id);
+    });
+    for (const c of cols) {
+      const td = tr.insertCell();
+      if (c.num) td.className = 'num';
+      fillResultCell(td, c.id, run);
+    }
+  }
 }
 
-function downloadJson(name, value) {
-  const blob = new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' });
+function fillResultCell(td, col, run) {
+  const pct = (v) => (v !== null && v !== undefined && Number.isFinite(v) ? formatPercent(v) : '—');
+  switch (col) {
+    case 'id': {
+      td.className = 'run-id';
+      const swatch = document.createElement('span');
+      swatch.className = 'swatch';
+      swatch.style.background = run.color;
+      td.append(swatch, document.createTextNode(`#${run.id}`));
+      break;
+    }
+    case 'label':
+      td.textContent = run.label;
+      if (run.group?.name) td.title = `${run.group.name}`;
+      break;
+    case 'status': {
+      const text = run.done ? STATUS_TEXT[run.status] ?? run.status : run.paused ? 'Paused' : run.status === 'preparing' ? 'Preparing' : 'Running';
+      td.textContent = text;
+      td.className = `status status-${run.status}`;
+      td.setAttribute('data-testid', 'result-status');
+      if (run.message) td.title = run.message;
+      break;
+    }
+    case 'best_val': td.textContent = pct(run.bestVal); break;
+    case 'final_val': td.textContent = pct(run.finalVal); break;
+    case 'test':
+      td.textContent = pct(run.testAccuracy);
+      td.setAttribute('data-testid', 'result-test');
+      break;
+    case 'reference': {
+      const refs = referencesFor(presetById(run.group?.id), run.config);
+      const withNumber = refs.find((r) => Number.isFinite(r.test_error));
+      if (withNumber) {
+        td.textContent = formatPercent(1 - withNumber.test_error / 100);
+        td.title = `${withNumber.label}: ${withNumber.test_error}% test error${withNumber.note ? ` (${withNumber.note})` : ''}`;
+      } else {
+        td.textContent = refs.length ? 'see note' : '';
+        if (refs.length) td.title = refs.map((r) => `${r.label}: ${r.note ?? ''}`).join('\n');
+      }
+      break;
+    }
+    case 'time': td.textContent = run.elapsed ? formatDuration(run.elapsed) : '—'; break;
+    case 'speed': td.textContent = run.imgPerS ? formatSig(run.imgPerS) : '—'; break;
+    case 'backend': td.textContent = run.backend ? String(run.backend) : '—'; break;
+    case 'actions': {
+      const btn = (text, label, fn) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'small secondary';
+        b.textContent = text;
+        b.setAttribute('aria-label', label);
+        b.addEventListener('click', fn);
+        td.append(b);
+        return b;
+      };
+      if (run.done) {
+        btn('JSON', `Download the result of run ${run.id} as JSON`, () =>
+          downloadJson(`reslab-run-${run.id}-${slug(run.label)}.json`, exportRecord(run)));
+      }
+      if (run.modelInWorker) {
+        btn('Model', `Download the trained model of run ${run.id}`, () => saveModel(run)).setAttribute('data-testid', 'save-model');
+      }
+      if (run.done) {
+        btn('✕', `Delete run ${run.id}`, () => deleteRunAsked(run)).classList.add('danger-text');
+      }
+      break;
+    }
+    default: {
+      if (col.startsWith('cfg:')) {
+        const f = col.slice(4);
+        td.textContent = f === 'dataset' ? DATASET_NAMES[run.config?.dataset] ?? String(run.config?.dataset) : formatConfigValue(f, run.config?.[f]);
+      }
+    }
+  }
+}
+
+function slug(text) {
+  return String(text ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'run';
+}
+
+function selectRun(id) {
+  selectedRunId = id;
+  for (const tr of $('results-body').rows) tr.classList.toggle('selected', Number(tr.dataset.runId) === id);
+  renderRunDetails();
+}
+
+function deleteRunAsked(run) {
+  if (!confirm(`Delete run #${run.id} (${run.label})? Its curves and results will be gone; export it first to keep a copy.`)) return;
+  runs.delete(run.id);
+  store.deleteRun(run.id);
+  charts.removeRun?.(run.id);
+  if (selectedRunId === run.id) selectedRunId = null;
+  renderResults();
+  renderRunDetails();
+  renderFig7();
+}
+
+function downloadBlob(name, blob) {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
   a.download = name;
@@ -1325,14 +1640,146 @@ function downloadJson(name, value) {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
+function downloadJson(name, value) {
+  downloadBlob(name, new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
+}
+
+// ---------------------------------------------------------------- keeping runs
+
+/** Saves a run's record (config, curves, results) in IndexedDB. */
+function persistRun(run) {
+  const rec = {
+    id: run.id,
+    color: run.color,
+    datasetKey: run.datasetKey,
+    createdAt: run.createdAt,
+    record: exportRecord(run),
+  };
+  store.putRun(rec).then(() => {
+    const problem = store.storageProblem();
+    if (problem && !storageWarned) {
+      storageWarned = true;
+      notice(problem);
+    }
+  });
+}
+let storageWarned = false;
+
+/** Brings back the runs of earlier visits; a run cut off by the reload is marked interrupted. */
+async function restoreRuns() {
+  const stored = await store.allRuns();
+  for (const rec of stored) {
+    if (!rec || !Number.isSafeInteger(rec.id) || !rec.record?.config) continue;
+    const run = runFromRecord(rec.record, { id: rec.id, color: rec.color ?? colorFor(rec.id - 1), datasetKey: rec.datasetKey ?? null, createdAt: rec.createdAt });
+    if (run.status === 'running' || run.status === 'preparing') {
+      run.status = 'interrupted';
+      run.message = `Interrupted by a page reload after step ${run.step || 0}.`;
+      persistRun(run);
+    }
+    addRestoredRun(run);
+  }
+  const saved = await store.getMeta('queue');
+  if (Array.isArray(saved) && saved.length) {
+    const items = saved.filter((q) => q && typeof q === 'object' && q.config && typeof q.config === 'object');
+    queueRuns(items, { hold: true });
+    queueHeld = true;
+    renderQueue();
+    notice(`${items.length} queued run${items.length === 1 ? '' : 's'} from before the reload ${items.length === 1 ? 'is' : 'are'} waiting: press “Run queue” to go on.`);
+  }
+  if (stored.length) renderResults();
+  if (store.storageProblem()) notice(store.storageProblem());
+}
+
+function addRestoredRun(run) {
+  runSeq = Math.max(runSeq, run.id);
+  runs.set(run.id, run);
+  charts.addRun({ id: run.id, label: run.label, color: run.color });
+  if (run.steps.length) charts.appendSteps(run.id, normalizePoints(run.steps));
+  for (const e of run.epochs) charts.addEpoch(run.id, e);
+  charts.setRunStatus(run.id, run.status);
+}
+
+async function importRunsFromFile(file) {
+  const box = $('import-status');
+  box.hidden = false;
+  box.className = 'hint';
+  if (file.size > 200 * 1024 * 1024) {
+    box.className = 'error';
+    box.textContent = `${file.name}: ${formatBytes(file.size)} is too large to import (at most 200 MB).`;
+    return;
+  }
+  let text;
+  try {
+    text = await file.text();
+  } catch (err) {
+    box.className = 'error';
+    box.textContent = `${file.name}: could not be read (${messageOf(err)}).`;
+    return;
+  }
+  const { records, errors } = parseImport(text, { modelIds });
+  // The engine has the last word on every config.
+  const accepted = [];
+  for (const [i, rec] of records.entries()) {
+    let problems = [];
+    if (engineReady) {
+      try {
+        problems = await requestValidation(rec.config);
+      } catch (err) {
+        problems = [{ field: 'config', message: messageOf(err) }];
+      }
+    }
+    if (problems.length) errors.push(`${rec.label ?? `run ${i + 1}`}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
+    else accepted.push(rec);
+  }
+  for (const rec of accepted) {
+    const id = ++runSeq;
+    const run = runFromRecord(rec, { id, color: colorFor(id - 1) });
+    addRestoredRun(run);
+    persistRun(run);
+  }
+  renderResults();
+  renderFig7();
+  const parts = [`${file.name}: imported ${accepted.length} run${accepted.length === 1 ? '' : 's'}`];
+  if (errors.length) parts.push(`${errors.length} skipped — ${errors.slice(0, 5).join(' · ')}${errors.length > 5 ? ' …' : ''}`);
+  box.textContent = `${parts.join('; ')}.`;
+  box.className = errors.length ? 'error' : 'hint';
+  box.setAttribute('data-testid', 'import-status');
+}
+
+function exportAll(kind) {
+  const list = sortRuns([...runs.values()].filter((r) => r.done), 'id', 'asc');
+  if (!list.length) return;
+  if (kind === 'csv') downloadBlob('reslab-results.csv', new Blob([toCsv(list)], { type: 'text/csv' }));
+  else downloadJson('reslab-runs.json', exportRuns(list));
+}
+
+async function clearAllRuns() {
+  const done = [...runs.values()].filter((r) => r.done);
+  if (!done.length) return;
+  if (!confirm(`Delete all ${done.length} finished runs? Export them first to keep a copy.`)) return;
+  for (const r of done) {
+    runs.delete(r.id);
+    charts.removeRun?.(r.id);
+  }
+  await store.clearRuns();
+  for (const r of runs.values()) persistRun(r);
+  selectedRunId = null;
+  renderResults();
+  renderRunDetails();
+  renderFig7();
+}
+
 /** Per-class accuracy and confusion matrix of the selected run. */
 function renderRunDetails() {
-  for (const r of runs.values()) r.row?.classList.toggle('selected', r.id === selectedRunId);
   const box = $('run-details');
   const run = runs.get(selectedRunId);
   box.replaceChildren();
   const result = run?.result;
   const matrix = Array.isArray(result?.confusion_matrix) ? result.confusion_matrix : null;
+  $('fig7-compute').disabled = !run || !run.done;
+  $('fig7-compute').textContent = run ? `Add run #${run.id}` : 'Add the selected run';
+  $('analysis-empty').hidden = !!run;
+  renderImageGrid();
   if (!run || !result || !matrix || !matrix.length) {
     box.hidden = true;
     return;
@@ -1341,7 +1788,7 @@ function renderRunDetails() {
   const h = document.createElement('h3');
   h.textContent = `Run #${run.id} (${run.label}): test set`;
   box.append(h);
-  const info = datasets.get(run.datasetKey);
+  const info = datasets.get(run.datasetKey) ?? datasets.get(datasetKeyFor(run.config));
   const names = Array.isArray(info?.class_names) && info.class_names.length === matrix.length
     ? info.class_names.map(String)
     : matrix.map((_, i) => String(i));
@@ -1392,6 +1839,440 @@ function renderRunDetails() {
   });
   wrap.append(table);
   box.append(wrap);
+}
+
+// ---------------------------------------------------------------- studies and queue
+
+let lab = null;
+const expandWaits = new Map();
+let expandSeq = 0;
+
+/** Asks the engine to expand a preset or grid into runs. */
+function requestExpand(req) {
+  if (!engineReady) return Promise.reject(new Error('the training engine is still starting'));
+  const id = `x${++expandSeq}`;
+  return new Promise((resolve, reject) => {
+    expandWaits.set(id, { resolve, reject });
+    send({ type: 'expand', id, ...req });
+  });
+}
+
+function presetById(id) {
+  return id ? lab?.presetById(id) ?? null : null;
+}
+
+function setupLab() {
+  lab = new LabPanel({
+    expand: requestExpand,
+    queue: (planned, group) => {
+      const items = planned.map((r) => ({ config: r.config, label: r.label, group, datasetKey: state.datasetKey }));
+      queueRuns(items);
+      $('run-panel').scrollIntoView?.({ block: 'nearest' });
+    },
+    baseConfig: () => state.configForEngine(),
+    linkFor: (l) => new URL(queryForLab(l), location.href).href,
+    modelIds: () => modelIds,
+  });
+  $('queue-clear').addEventListener('click', () => {
+    if (queue.length > 1 && !confirm(`Remove the ${queue.length} runs waiting in the queue?`)) return;
+    clearQueue();
+  });
+  $('queue-resume').addEventListener('click', () => {
+    queueHeld = false;
+    renderQueue();
+    pumpQueue();
+  });
+  $('queue-link').addEventListener('click', async () => {
+    const configs = [...(current && !current.done ? [current.config] : []), ...queue.map((q) => q.config)];
+    if (!configs.length) return;
+    const link = new URL(queryForLab({ grid: gridFromConfigs(configs, state.defaults, 'Shared queue') }), location.href).href;
+    const status = $('queue-link-status');
+    try {
+      await navigator.clipboard.writeText(link);
+      status.textContent = 'Link copied.';
+    } catch {
+      status.textContent = link;
+    }
+    status.hidden = false;
+  });
+}
+
+/** A study named in the URL (?preset=… or ?grid=…) is shown, ready to run with one click. */
+function openLinkedStudy() {
+  if (!initialLab.lab) return;
+  if (initialLab.lab.preset) lab.selectPreset(initialLab.lab.preset, initialLab.lab);
+  else if (initialLab.lab.grid) lab.showGrid(initialLab.lab.grid);
+  $('lab-panel').scrollIntoView?.({ block: 'start' });
+}
+
+function renderQueue() {
+  const box = $('queue-box');
+  const list = $('queue-list');
+  list.replaceChildren();
+  box.hidden = queue.length === 0;
+  $('queue-resume').hidden = !queueHeld || queue.length === 0;
+  queue.forEach((item, i) => {
+    const li = document.createElement('li');
+    li.setAttribute('data-testid', 'queued-run');
+    const text = document.createElement('span');
+    text.textContent = `${item.label}${item.group?.name ? ` (${item.group.name})` : ''}`;
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'small secondary';
+    cancel.textContent = '✕';
+    cancel.setAttribute('aria-label', `Remove ${item.label} from the queue`);
+    cancel.addEventListener('click', () => cancelQueued(item.qid));
+    li.append(text, cancel);
+    if (i === 0 && queueHeld) li.classList.add('held');
+    list.append(li);
+  });
+  updateButtons();
+}
+
+/** Per-study summary tables: paper numbers beside ours; the optimizers study as optimizer × dataset. */
+function renderStudyTables() {
+  const box = $('study-tables');
+  box.replaceChildren();
+  const groups = new Map();
+  for (const r of runs.values()) {
+    if (r.group?.kind !== 'preset' || !r.group.id) continue;
+    const key = `${r.group.id}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  for (const [id, list] of groups) {
+    const p = presetById(id);
+    if (p?.table !== 'optimizer-by-dataset') continue;
+    const datasetsSeen = [...new Set(list.map((r) => r.config.dataset))];
+    const opts = [...new Set(list.map((r) => r.config.optimizer))];
+    const table = document.createElement('table');
+    table.className = 'results study';
+    table.setAttribute('data-testid', 'study-table');
+    const cap = document.createElement('caption');
+    cap.textContent = `${p.title}: test accuracy (latest run of each cell)`;
+    table.append(cap);
+    const hr = table.createTHead().insertRow();
+    for (const t of ['Optimizer', ...datasetsSeen.map((d) => DATASET_NAMES[d] ?? d)]) {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      th.textContent = t;
+      hr.append(th);
+    }
+    const body = table.createTBody();
+    for (const o of opts) {
+      const tr = body.insertRow();
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = o;
+      tr.append(th);
+      for (const d of datasetsSeen) {
+        const cell = tr.insertCell();
+        cell.className = 'num';
+        const hits = list.filter((r) => r.config.optimizer === o && r.config.dataset === d);
+        const r = hits[hits.length - 1];
+        cell.textContent = !r ? '' : r.testAccuracy !== null && r.testAccuracy !== undefined ? formatPercent(r.testAccuracy) : STATUS_TEXT[r.status] ?? r.status;
+      }
+    }
+    const wrap = document.createElement('div');
+    wrap.className = 'table-wrap';
+    wrap.append(table);
+    box.append(wrap);
+  }
+}
+
+// ---------------------------------------------------------------- test images
+
+const imageCache = new Map(); // datasetKey → {pixels, meta} | {waiting: true}
+const IMAGE_COUNT = 2000;
+const GRID_SIZE = 60;
+
+function renderImageGrid() {
+  const box = $('image-grid-box');
+  const grid = $('image-grid');
+  const run = runs.get(selectedRunId);
+  const preds = run?.result?.test_predictions;
+  if (!run || !Array.isArray(preds) || !preds.length) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const key = run.datasetKey ?? datasetKeyFor(run.config);
+  const cached = imageCache.get(key);
+  if (!cached || cached.waiting) {
+    grid.replaceChildren();
+    const p = document.createElement('p');
+    p.className = 'hint';
+    if (!datasets.has(key)) {
+      p.textContent = run.datasetKey === 'user' || !SAMPLE_KIND[key]
+        ? 'Load the dataset this run used to see its test images.'
+        : 'Loading the test images…';
+      if (SAMPLE_KIND[key] && engineReady) ensureDataset(key).then(() => renderImageGrid()).catch(() => {});
+    } else {
+      p.textContent = 'Loading the test images…';
+      if (!cached) {
+        imageCache.set(key, { waiting: true });
+        send({ type: 'images', datasetKey: key, count: IMAGE_COUNT });
+      }
+    }
+    grid.append(p);
+    return;
+  }
+  const { pixels, meta } = cached;
+  const { channels: c, height: hh, width: ww } = meta;
+  const n = Math.min(preds.length, meta.labels.length, Math.floor(pixels.length / (c * hh * ww)));
+  const wrongOnly = $('wrong-only').checked;
+  const picks = [];
+  for (let i = 0; i < n && picks.length < GRID_SIZE; i++) {
+    if (!wrongOnly || preds[i] !== meta.labels[i]) picks.push(i);
+  }
+  grid.replaceChildren();
+  const names = Array.isArray(meta.classes) ? meta.classes.map(String) : [];
+  for (const i of picks) {
+    const fig = document.createElement('figure');
+    const wrong = preds[i] !== meta.labels[i];
+    fig.className = wrong ? 'wrong' : 'right';
+    fig.setAttribute('data-testid', wrong ? 'image-wrong' : 'image-right');
+    const canvas = document.createElement('canvas');
+    canvas.width = ww;
+    canvas.height = hh;
+    const ctx = canvas.getContext('2d');
+    const img = ctx.createImageData(ww, hh);
+    const base = i * c * hh * ww;
+    for (let y = 0; y < hh; y++) {
+      for (let x = 0; x < ww; x++) {
+        const o = (y * ww + x) * 4;
+        const at = (ch) => pixels[base + ch * hh * ww + y * ww + x];
+        img.data[o] = at(0);
+        img.data[o + 1] = c === 3 ? at(1) : at(0);
+        img.data[o + 2] = c === 3 ? at(2) : at(0);
+        img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    const cap = document.createElement('figcaption');
+    const pred = names[preds[i]] ?? String(preds[i]);
+    const truth = names[meta.labels[i]] ?? String(meta.labels[i]);
+    cap.textContent = wrong ? `${pred} ✗ (${truth})` : pred;
+    fig.title = `Test image ${i}: predicted ${pred}, true ${truth}`;
+    fig.append(canvas, cap);
+    grid.append(fig);
+  }
+  if (!picks.length) {
+    const p = document.createElement('p');
+    p.className = 'hint';
+    p.textContent = wrongOnly ? `No wrong predictions among the first ${n} test images.` : 'No test images.';
+    grid.append(p);
+  }
+}
+
+function onImages(msg) {
+  const meta = msg.meta ?? {};
+  const ok = msg.pixels instanceof Uint8Array && Array.isArray(meta.labels) && [meta.channels, meta.height, meta.width].every(Number.isInteger);
+  if (!ok) {
+    imageCache.delete(msg.datasetKey);
+    return;
+  }
+  imageCache.set(msg.datasetKey, { pixels: msg.pixels, meta });
+  renderImageGrid();
+}
+
+// ---------------------------------------------------------------- Fig. 7
+
+let fig7Chart = null;
+
+function requestLayerStats() {
+  const run = runs.get(selectedRunId);
+  if (!run || !run.done) return;
+  const status = $('fig7-status');
+  if (run.layerStd) {
+    status.textContent = `Run #${run.id} is already in the figure.`;
+    return;
+  }
+  if (!run.modelInWorker) {
+    status.textContent = `The trained model of run #${run.id} is no longer in memory (the engine keeps the last few runs of this visit); ` +
+      'load its saved model file to add it.';
+    return;
+  }
+  status.textContent = current ? `Measuring run #${run.id} after the current run…` : `Measuring run #${run.id}…`;
+  const key = run.datasetKey ?? datasetKeyFor(run.config);
+  ensureDataset(key)
+    .then(() => send({ type: 'layer-stats', runId: run.id, datasetKey: key, n: 100 }))
+    .catch((err) => (status.textContent = messageOf(err)));
+}
+
+function onLayerStats(msg) {
+  const run = runs.get(msg.runId);
+  if (!run || !Array.isArray(msg.stats)) return;
+  run.layerStd = msg.stats.filter((l) => l && Number.isFinite(l.std)).map((l) => ({ name: String(l.name), index: Number(l.index), std: Number(l.std) }));
+  persistRun(run);
+  $('fig7-status').textContent = `Added run #${run.id} (${run.layerStd.length} layers).`;
+  renderFig7();
+}
+
+async function renderFig7() {
+  const box = $('fig7-chart');
+  const withStats = [...runs.values()].filter((r) => Array.isArray(r.layerStd) && r.layerStd.length);
+  box.dataset.series = String(withStats.length);
+  if (fig7Chart) {
+    fig7Chart.destroy();
+    fig7Chart = null;
+  }
+  box.replaceChildren();
+  if (!withStats.length) return;
+  let uPlot;
+  try {
+    uPlot = (await import('./vendor/uPlot.esm.js')).default;
+  } catch {
+    box.textContent = 'The chart library is missing.';
+    return;
+  }
+  const maxLayers = Math.max(...withStats.map((r) => r.layerStd.length));
+  const xs = Array.from({ length: maxLayers }, (_, i) => i + 1);
+  const data = [xs, ...withStats.map((r) => xs.map((x) => r.layerStd[x - 1]?.std ?? null))];
+  const series = [{ label: 'layer' }, ...withStats.map((r) => ({
+    label: `#${r.id} ${r.label}`,
+    stroke: r.color,
+    width: 2,
+    dash: /plain/.test(r.config.model) ? [6, 4] : undefined,
+    points: { show: true, size: 4 },
+  }))];
+  const width = Math.max(300, box.clientWidth || 600);
+  fig7Chart = new uPlot({
+    width,
+    height: 260,
+    series,
+    axes: [{ label: 'layer index (original order)' }, { label: 'std' }],
+    scales: { x: { time: false } },
+    legend: { show: true },
+  }, data, box);
+}
+
+// ---------------------------------------------------------------- saved models
+
+let loadedModelSeq = 0;
+let loadedModel = null; // {key, name, config}
+
+function saveModel(run) {
+  send({ type: 'save-model', runId: run.id });
+}
+
+function onModelFile(msg) {
+  const run = runs.get(msg.runId);
+  const bytes = msg.bytes;
+  if (!(bytes instanceof Uint8Array)) return;
+  downloadBlob(`reslab-${run ? `run-${run.id}-${slug(run.label)}` : 'model'}.reslab`, new Blob([bytes], { type: 'application/octet-stream' }));
+}
+
+async function loadModelFile(file) {
+  const box = $('loaded-model');
+  box.hidden = false;
+  box.className = 'loaded-model hint';
+  box.textContent = `Reading ${file.name}…`;
+  if (file.size > 1024 * 1024 * 1024) {
+    box.className = 'loaded-model error';
+    box.textContent = `${file.name}: ${formatBytes(file.size)} is too large for a model file.`;
+    return;
+  }
+  let buf;
+  try {
+    buf = await file.arrayBuffer();
+  } catch (err) {
+    box.className = 'loaded-model error';
+    box.textContent = `${file.name}: could not be read (${messageOf(err)}).`;
+    return;
+  }
+  const key = `loaded-${++loadedModelSeq}`;
+  send({ type: 'load-model', key, name: file.name, bytes: buf }, [buf]);
+}
+
+function onModelLoaded(msg) {
+  loadedModel = { key: msg.key, name: String(msg.name ?? 'model'), config: msg.config };
+  renderLoadedModel();
+}
+
+function renderLoadedModel() {
+  const box = $('loaded-model');
+  if (!loadedModel) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  box.className = 'loaded-model';
+  box.replaceChildren();
+  const c = loadedModel.config ?? {};
+  const p = document.createElement('p');
+  p.textContent = `Loaded ${loadedModel.name}: ${c.model} for ${DATASET_NAMES[c.dataset] ?? c.dataset}.` +
+    (pendingInitModel === loadedModel.key ? ' The next Train continues from it.' : '');
+  const evalBtn = document.createElement('button');
+  evalBtn.type = 'button';
+  evalBtn.className = 'small';
+  evalBtn.textContent = 'Evaluate on the test set';
+  evalBtn.setAttribute('data-testid', 'evaluate-model');
+  evalBtn.addEventListener('click', () => evaluateLoaded());
+  const contBtn = document.createElement('button');
+  contBtn.type = 'button';
+  contBtn.className = 'small secondary';
+  contBtn.textContent = 'Continue training from it';
+  contBtn.addEventListener('click', () => {
+    // Its settings become the current ones; Train then starts from its weights.
+    applyConfig(loadedModel.config);
+    pendingInitModel = loadedModel.key;
+    renderLoadedModel();
+  });
+  box.append(p, evalBtn, contBtn);
+}
+
+function applyConfig(config) {
+  for (const [k, v] of Object.entries(config ?? {})) {
+    if (k in state.defaults && k !== 'dataset') state.set(k, structuredClone(v));
+  }
+  const sample = Object.keys(SAMPLE_KIND).find((k) => SAMPLE_KIND[k] === config?.dataset);
+  if (!(state.data === 'user' && state.userKind === config?.dataset) && sample) {
+    state.set('data', sample);
+    $('data').value = sample;
+    $('loader').hidden = true;
+  }
+  writeControls();
+  writeUrl();
+  scheduleValidate();
+  scheduleDescribe();
+  updateDataInfo();
+}
+
+async function evaluateLoaded() {
+  if (!loadedModel) return;
+  const { key, name, config } = loadedModel;
+  const datasetKey = datasetKeyFor(config);
+  try {
+    await ensureDataset(datasetKey);
+  } catch (err) {
+    notice(messageOf(err));
+    return;
+  }
+  send({ type: 'evaluate-model', key, datasetKey, id: key });
+  loadedModel.datasetKey = datasetKey;
+  loadedModel.evalName = name;
+}
+
+function onEvaluation(msg) {
+  const r = msg.result ?? {};
+  const src = loadedModel?.key === msg.key ? loadedModel : null;
+  const config = src?.config;
+  if (!config) return;
+  const id = ++runSeq;
+  const run = newRun({ config, label: `${config.model} (evaluated: ${src.name})`, datasetKey: src.datasetKey ?? datasetKeyFor(config) });
+  run.id = id;
+  run.color = colorFor(id - 1);
+  run.status = 'evaluated';
+  run.done = true;
+  run.message = `Evaluated the saved model ${src.name} on the test set.`;
+  run.result = r;
+  run.testAccuracy = num(r.test_accuracy);
+  run.backend = backendInfo?.backend ?? null;
+  runs.set(id, run);
+  renderResults();
+  persistRun(run);
+  selectRun(id);
 }
 
 // ---------------------------------------------------------------- notices
@@ -1499,6 +2380,27 @@ function bindRunControls() {
     // The run in progress keeps drawing into fresh series.
     if (current && runs.has(current.id)) charts.addRun({ id: current.id, label: current.label, color: current.color });
   });
+  for (const b of document.querySelectorAll('button.png')) {
+    b.addEventListener('click', async () => {
+      const blob = await charts.toPng?.(b.dataset.chart, b.dataset.title);
+      if (blob) downloadBlob(`reslab-${slug(b.dataset.title)}.png`, blob);
+    });
+  }
+  $('export-csv').addEventListener('click', () => exportAll('csv'));
+  $('export-json').addEventListener('click', () => exportAll('json'));
+  $('clear-results').addEventListener('click', () => clearAllRuns());
+  $('import-runs').addEventListener('change', (ev) => {
+    const f = ev.target.files?.[0];
+    ev.target.value = '';
+    if (f) importRunsFromFile(f);
+  });
+  $('load-model-file').addEventListener('change', (ev) => {
+    const f = ev.target.files?.[0];
+    ev.target.value = '';
+    if (f) loadModelFile(f);
+  });
+  $('wrong-only').addEventListener('change', () => renderImageGrid());
+  $('fig7-compute').addEventListener('click', () => requestLayerStats());
   $('dismiss-notices').addEventListener('click', () => {
     $('notices').hidden = true;
     $('notice-list').replaceChildren();
@@ -1511,11 +2413,17 @@ function main() {
   bindControls();
   bindDataLoading();
   bindRunControls();
-  setNotices(initial.messages);
+  setupLab();
+  setNotices([...initial.messages, ...initialLab.messages]);
   updateButtons();
   setRunState('idle', 'Idle');
   scheduleValidate();
-  startWorker();
+  restoreRuns()
+    .catch((err) => notice(`Earlier runs could not be restored: ${messageOf(err)}`))
+    .finally(() => {
+      renderFig7();
+      startWorker();
+    });
 }
 
 /** Read-only view of the page for debugging and end-to-end tests. */

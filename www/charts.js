@@ -435,6 +435,49 @@ export class RunCharts {
     this.schedule();
   }
 
+  /** Takes one run off the charts (its data stays in the shared tables, hidden). */
+  removeRun(id) {
+    const run = this.runs.get(id);
+    if (!run) return;
+    for (const c of this.charts) c.setHidden(id, true);
+    run.legendItem?.li?.remove();
+    this.runs.delete(id);
+    this.schedule();
+  }
+
+  /**
+   * One chart as a PNG Blob: the plot on white, its title above and the
+   * visible runs' colours and labels below. `which`: steps | epochLoss | epochAcc.
+   */
+  toPng(which, title) {
+    const chart = this[which];
+    const src = chart?.plot?.ctx?.canvas;
+    if (!src) return Promise.resolve(null);
+    const dpr = src.width / (chart.plot.width || src.width) || 1;
+    const visible = [...this.runs.values()].filter((r) => !chart.hidden.has(r.id));
+    const lineH = 18 * dpr;
+    const out = document.createElement('canvas');
+    out.width = src.width;
+    out.height = src.height + (28 + 8) * dpr + Math.ceil(visible.length / 2) * lineH + 8 * dpr;
+    const ctx = out.getContext('2d');
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.fillStyle = '#101828';
+    ctx.font = `${14 * dpr}px system-ui, sans-serif`;
+    ctx.fillText(title ?? '', 8 * dpr, 20 * dpr);
+    ctx.drawImage(src, 0, 28 * dpr);
+    ctx.font = `${12 * dpr}px system-ui, sans-serif`;
+    visible.forEach((r, i) => {
+      const x = (i % 2) * (out.width / 2) + 8 * dpr;
+      const y = src.height + 28 * dpr + 8 * dpr + Math.floor(i / 2) * lineH;
+      ctx.fillStyle = r.color;
+      ctx.fillRect(x, y + 3 * dpr, 14 * dpr, 8 * dpr);
+      ctx.fillStyle = '#101828';
+      ctx.fillText(`#${r.id} ${r.label}`, x + 20 * dpr, y + 12 * dpr);
+    });
+    return new Promise((resolve) => out.toBlob(resolve, 'image/png'));
+  }
+
   /** Removes every run. */
   clear() {
     this.runs.clear();

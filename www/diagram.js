@@ -1,158 +1,227 @@
-// Architecture strip: every layer of the network as a bar (colour = kind,
-// height = role), shortcut connections as arcs over the layers they skip,
-// and the stages with their output shapes underneath. Plain and residual
-// nets of the same depth differ exactly by the arcs.
+// Architecture diagram: the network as a graph drawn top to bottom from the
+// engine's description (layers with output shapes and parameter counts, and
+// shortcut edges). Residual blocks are boxes; a shortcut is an arc on the
+// right from a block's input to its addition, coloured by kind (identity,
+// zero-padded option A, projection option B). A plain net is the same boxes
+// without arcs. Stages can be collapsed; deep stages start collapsed.
 //
 // Built with DOM APIs only (names come from the engine, never as markup).
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-const KIND_STYLE = {
-  conv: { color: '#0072B2', h: 1 },
-  fc: { color: '#D55E00', h: 1 },
-  linear: { color: '#D55E00', h: 1 },
-  pool: { color: '#009E73', h: 0.7 },
-  maxpool: { color: '#009E73', h: 0.7 },
-  avgpool: { color: '#009E73', h: 0.7 },
-  add: { color: '#222222', h: 0.35 },
-  flatten: { color: '#98a2b3', h: 0.3 },
-  relu: { color: '#98a2b3', h: 0.3 },
-  bn: { color: '#6A3D9A', h: 0.5 },
-};
 const EDGE_STYLE = {
-  identity: { color: '#667085', width: 1.5, dash: null, label: 'identity shortcut' },
-  'zero-pad': { color: '#E69F00', width: 2, dash: '4 3', label: 'zero-padded shortcut (A)' },
-  projection: { color: '#CC79A7', width: 2.5, dash: null, label: 'projection shortcut (B)' },
+  identity: { color: '#667085', dash: null, label: 'identity shortcut' },
+  'zero-pad': { color: '#E69F00', dash: '5 3', label: 'zero-padded shortcut (option A)' },
+  projection: { color: '#CC79A7', dash: null, label: 'projection shortcut (option B)' },
+};
+const KIND_COLOR = {
+  conv: '#0072B2',
+  pool: '#009E73',
+  fc: '#D55E00',
+  other: '#98a2b3',
 };
 
-function el(name, attrs = {}, text) {
+const ROW_H = 30;
+const GAP = 8;
+const STAGE_H = 26;
+/** Stages with more blocks than this start collapsed. */
+const AUTO_COLLAPSE = 6;
+
+/** Collapse state per model and stage, kept while the page lives. */
+const collapsed = new Map();
+
+function svgEl(name, attrs = {}, text) {
   const e = document.createElementNS(SVG, name);
   for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) e.setAttribute(k, String(v));
   if (text !== undefined) e.textContent = text;
   return e;
 }
 
-function styleOf(kind) {
-  const k = String(kind ?? '').toLowerCase();
-  return KIND_STYLE[k] ?? { color: '#98a2b3', h: 0.5 };
+function kindColor(kind) {
+  const k = String(kind ?? '');
+  if (k.startsWith('conv')) return KIND_COLOR.conv;
+  if (k.includes('pool')) return KIND_COLOR.pool;
+  if (k === 'fc' || k === 'linear') return KIND_COLOR.fc;
+  return KIND_COLOR.other;
 }
 
-function shapeText(shape) {
-  return Array.isArray(shape) ? shape.join('×') : '';
-}
+const fmt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '');
+const shapeText = (s) => (Array.isArray(s) ? s.join('×') : '');
 
-/** Draws `description` into `container` (replacing its content) at the container's width. */
-export function renderDiagram(container, description) {
-  container.replaceChildren();
+/**
+ * Groups layers into nodes: a block (stageS.blockB.*) is one node, any other
+ * layer is its own node. Each node knows its layer index range.
+ */
+export function graphOf(description) {
   const layers = Array.isArray(description?.layers) ? description.layers : [];
-  if (!layers.length) return;
   const edges = Array.isArray(description?.edges) ? description.edges : [];
-  const width = Math.max(320, Math.floor(container.clientWidth || 800));
-  const margin = 12;
-  const n = layers.length;
-  const step = (width - 2 * margin) / n;
-  const barW = Math.max(1, Math.min(18, step * 0.72));
-  const arcSpace = edges.length ? 56 : 8;
-  const barMax = 46;
-  const top = arcSpace + 4;
-  const base = top + barMax;
-  const height = base + 46;
-  const x = (i) => margin + (i + 0.5) * step;
+  const nodes = [];
+  const nodeOfLayer = [];
+  for (const [i, layer] of layers.entries()) {
+    const name = String(layer?.name ?? '');
+    const m = /^(stage(\d+)\.block(\d+))\./.exec(name);
+    const key = m ? m[1] : `layer${i}`;
+    let node = nodes[nodes.length - 1];
+    if (!node || node.key !== key || !m) {
+      node = {
+        key,
+        name: m ? m[1] : name,
+        stage: m ? Number(m[2]) : 0,
+        block: !!m,
+        layers: [],
+        first: i,
+        shortcut: null,
+      };
+      nodes.push(node);
+    }
+    node.layers.push(layer);
+    node.last = i;
+    nodeOfLayer[i] = nodes.length - 1;
+  }
+  for (const e of edges) {
+    const n = nodes[nodeOfLayer[e?.to]];
+    if (n) n.shortcut = { kind: String(e.kind ?? 'identity'), params: Number(e.params) || 0 };
+  }
+  for (const n of nodes) {
+    const out = n.layers[n.layers.length - 1];
+    n.shape = out?.shape;
+    n.params = n.layers.reduce((a, l) => a + (Number(l?.params) || 0), 0) + (n.shortcut?.params ?? 0);
+    const kinds = n.layers.map((l) => String(l?.kind ?? '')).filter((k) => k !== 'add' && k !== 'relu');
+    n.summary = n.block ? kinds.join(' → ') : kinds[0] ?? '';
+    n.kind = n.block ? 'conv' : kinds[0] ?? '';
+  }
+  return { nodes, edges: edges.length };
+}
 
-  const svg = el('svg', {
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    role: 'img',
-    'aria-label': `${description.model ?? 'network'}: ${n} layers, ${edges.length} shortcut connections`,
-    class: 'diagram-svg',
-  });
+/** Draws `description` into `container` (replacing its content). */
+export function renderDiagram(container, description, { onToggle } = {}) {
+  container.replaceChildren();
+  const { nodes, edges } = graphOf(description);
+  container.dataset.shortcuts = String(edges);
+  if (!nodes.length) return;
+  const model = String(description.model ?? '');
+  const stages = [...new Set(nodes.filter((n) => n.stage).map((n) => n.stage))];
+  const blocksIn = (s) => nodes.filter((n) => n.stage === s);
+  const isCollapsed = (s) => {
+    const k = `${model}:${s}`;
+    if (!collapsed.has(k)) collapsed.set(k, blocksIn(s).length > AUTO_COLLAPSE);
+    return collapsed.get(k);
+  };
 
-  // Shortcut arcs, longest first so short ones stay on top.
-  const sorted = edges
-    .filter((e) => Number.isInteger(e?.from) && Number.isInteger(e?.to))
-    .sort((a, b) => (b.to - b.from) - (a.to - a.from));
-  for (const e of sorted) {
-    const from = Math.max(0, Math.min(n - 1, e.from));
-    const to = Math.max(0, Math.min(n - 1, e.to));
-    const st = EDGE_STYLE[String(e.kind)] ?? EDGE_STYLE.identity;
-    const span = Math.abs(x(to) - x(from));
-    const lift = Math.min(arcSpace - 6, 12 + span * 0.35);
-    const y0 = top + barMax * 0.1;
-    const path = el('path', {
-      d: `M ${x(from)} ${y0} C ${x(from)} ${y0 - lift}, ${x(to)} ${y0 - lift}, ${x(to)} ${y0}`,
-      fill: 'none',
-      stroke: st.color,
-      'stroke-width': st.width,
-      'stroke-dasharray': st.dash,
-    });
-    const title = el('title', {}, `${st.label}: ${layers[from]?.name ?? from} → ${layers[to]?.name ?? to}` +
-      (e.params ? ` (${Number(e.params).toLocaleString('en-US')} parameters)` : ''));
-    path.append(title);
-    svg.append(path);
+  // Rows: stage headers, blocks (or one summary row per collapsed stage), other layers.
+  const rows = [];
+  let lastStage = 0;
+  for (const n of nodes) {
+    if (n.stage && n.stage !== lastStage) {
+      lastStage = n.stage;
+      const list = blocksIn(n.stage);
+      rows.push({ type: 'stage', stage: n.stage, list });
+      if (isCollapsed(n.stage)) rows.push({ type: 'collapsed', stage: n.stage, list });
+    }
+    if (n.stage && isCollapsed(n.stage)) continue;
+    rows.push({ type: 'node', node: n });
   }
 
-  // Layers.
-  layers.forEach((layer, i) => {
-    const st = styleOf(layer?.kind);
-    const h = Math.max(4, barMax * st.h);
-    const rect = el('rect', {
-      x: x(i) - barW / 2,
-      y: base - h,
-      width: barW,
-      height: h,
-      rx: Math.min(2, barW / 3),
-      fill: st.color,
-    });
-    const params = Number.isFinite(layer?.params) && layer.params > 0 ? `, ${layer.params.toLocaleString('en-US')} parameters` : '';
-    rect.append(el('title', {}, `${layer?.name ?? ''} (${layer?.kind ?? ''}) → ${shapeText(layer?.shape)}${params}`));
-    svg.append(rect);
+  const width = Math.max(320, Math.floor(container.clientWidth || 640));
+  const boxX = 24;
+  const arcRoom = 56;
+  const boxW = Math.min(560, width - boxX - arcRoom - 8);
+  let y = 8;
+  for (const r of rows) {
+    r.y = y;
+    r.h = r.type === 'stage' ? STAGE_H : ROW_H;
+    y += r.h + (r.type === 'stage' ? 4 : GAP);
+  }
+  const height = y + 4;
+  const svg = svgEl('svg', {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': `${model}: ${nodes.length} nodes, ${edges} shortcut connections, ${fmt(description.params)} parameters`,
   });
+  const defs = svgEl('defs');
+  const marker = svgEl('marker', { id: 'dg-arrow', viewBox: '0 0 8 8', refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  marker.append(svgEl('path', { d: 'M0,0 L8,4 L0,8 z', fill: '#667085' }));
+  defs.append(marker);
+  svg.append(defs);
 
-  // Stages: a bracket under each run of layers with the same stage number.
-  const groups = [];
-  layers.forEach((layer, i) => {
-    const s = Number.isInteger(layer?.stage) ? layer.stage : 0;
-    const g = groups[groups.length - 1];
-    if (g && g.stage === s) g.end = i;
-    else groups.push({ stage: s, start: i, end: i });
-  });
-  for (const g of groups) {
-    if (!g.stage) continue;
-    const x0 = x(g.start) - step / 2 + 1;
-    const x1 = x(g.end) + step / 2 - 1;
-    svg.append(el('path', { d: `M ${x0} ${base + 6} V ${base + 10} H ${x1} V ${base + 6}`, fill: 'none', stroke: '#667085', 'stroke-width': 1 }));
-    const last = layers[g.end];
-    const label = x1 - x0 > 70 ? `stage ${g.stage} · ${shapeText(last?.shape)}` : `${g.stage}`;
-    svg.append(el('text', { x: (x0 + x1) / 2, y: base + 26, 'text-anchor': 'middle', class: 'diagram-label' }, label));
+  // The data flow: one line down the boxes' left side.
+  const flowX = boxX - 12;
+  svg.append(svgEl('line', { x1: flowX, y1: rows[0].y, x2: flowX, y2: height - 6, stroke: '#d0d5dd', 'stroke-width': 2 }));
+
+  for (const r of rows) {
+    const g = svgEl('g');
+    if (r.type === 'stage') {
+      const shape = shapeText(r.list[r.list.length - 1]?.shape);
+      const params = r.list.reduce((a, n) => a + n.params, 0);
+      const shortcuts = r.list.filter((n) => n.shortcut).length;
+      const closed = isCollapsed(r.stage);
+      g.setAttribute('class', 'dg-stage');
+      g.setAttribute('role', 'button');
+      g.setAttribute('tabindex', '0');
+      g.setAttribute('aria-expanded', closed ? 'false' : 'true');
+      g.setAttribute('data-testid', 'diagram-stage');
+      const toggle = () => {
+        collapsed.set(`${model}:${r.stage}`, !closed);
+        renderDiagram(container, description, { onToggle });
+        onToggle?.();
+      };
+      g.addEventListener('click', toggle);
+      g.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === ' ') {
+          ev.preventDefault();
+          toggle();
+        }
+      });
+      g.append(svgEl('rect', { x: boxX - 20, y: r.y, width: boxW + 20, height: r.h, rx: 4, fill: '#f2f4f7' }));
+      g.append(svgEl('text', { x: boxX - 14, y: r.y + 17, class: 'dg-stage-text' },
+        `${closed ? '▸' : '▾'} Stage ${r.stage} · ${r.list.length} block${r.list.length === 1 ? '' : 's'} · ${shape} · ${fmt(params)} params · ${shortcuts ? `${shortcuts} shortcut${shortcuts === 1 ? '' : 's'}` : 'no shortcuts'}`));
+    } else if (r.type === 'collapsed') {
+      g.append(svgEl('rect', { x: boxX, y: r.y, width: boxW, height: r.h, rx: 5, fill: '#fff', stroke: '#98a2b3', 'stroke-dasharray': '4 3' }));
+      g.append(svgEl('text', { x: boxX + 10, y: r.y + 19, class: 'dg-text dg-muted' }, `${r.list.length} blocks collapsed — click the stage to expand`));
+    } else {
+      const n = r.node;
+      g.setAttribute('data-testid', 'diagram-node');
+      const color = kindColor(n.kind);
+      g.append(svgEl('rect', { x: boxX, y: r.y, width: boxW, height: r.h, rx: 5, fill: '#fff', stroke: color, 'stroke-width': 1.5 }));
+      g.append(svgEl('rect', { x: boxX, y: r.y, width: 5, height: r.h, rx: 2, fill: color }));
+      const title = svgEl('title', {}, `${n.name}\n${n.layers.map((l) => `${l.name}: ${l.kind} → ${shapeText(l.shape)} (${fmt(l.params)} params)`).join('\n')}`);
+      g.append(title);
+      const label = n.block
+        ? `${n.name.replace(/^stage(\d+)\.block(\d+)$/, 'block $1.$2')}  ${n.summary}`
+        : n.summary && n.summary !== n.name ? `${n.name}  ${n.summary}` : n.name;
+      g.append(svgEl('text', { x: boxX + 12, y: r.y + 19, class: 'dg-text' }, label));
+      g.append(svgEl('text', { x: boxX + boxW - 8, y: r.y + 19, class: 'dg-text dg-right' },
+        `${shapeText(n.shape)}${n.params ? ` · ${fmt(n.params)}` : ''}`));
+      if (n.shortcut) {
+        const st = EDGE_STYLE[n.shortcut.kind] ?? EDGE_STYLE.identity;
+        const x0 = boxX + boxW;
+        const top = r.y + 3;
+        const bottom = r.y + r.h - 3;
+        const path = svgEl('path', {
+          d: `M${x0},${top} C${x0 + 40},${top} ${x0 + 40},${bottom} ${x0 + 2},${bottom}`,
+          fill: 'none',
+          stroke: st.color,
+          'stroke-width': n.shortcut.kind === 'projection' ? 2.5 : 2,
+          'stroke-dasharray': st.dash,
+          'marker-end': 'url(#dg-arrow)',
+          'data-testid': 'shortcut',
+          'data-kind': n.shortcut.kind,
+        });
+        path.append(svgEl('title', {}, `${st.label}${n.shortcut.params ? ` (${fmt(n.shortcut.params)} params)` : ''}`));
+        g.append(path);
+        g.append(svgEl('text', { x: x0 + 30, y: r.y + 19, class: 'dg-plus' }, '+'));
+      }
+    }
+    svg.append(g);
   }
   container.append(svg);
 
-  // Key.
-  const key = document.createElement('p');
-  key.className = 'diagram-key';
-  const kinds = [...new Set(layers.map((l) => String(l?.kind ?? '').toLowerCase()))].filter(Boolean);
-  const item = (color, text, line, dashed) => {
-    const span = document.createElement('span');
-    span.className = 'key-item';
-    const sw = document.createElement('span');
-    sw.className = line ? `key-line${dashed ? ' dashed' : ''}` : 'key-swatch';
-    sw.style.background = line ? 'none' : color;
-    sw.style.borderColor = color;
-    span.append(sw, document.createTextNode(text));
-    key.append(span);
-  };
-  for (const k of kinds) item(styleOf(k).color, k);
-  const edgeKinds = [...new Set(edges.map((e) => String(e?.kind)))];
-  for (const k of edgeKinds) {
-    const st = EDGE_STYLE[k] ?? EDGE_STYLE.identity;
-    item(st.color, st.label, true, !!st.dash);
-  }
-  if (!edges.length) {
-    const note = document.createElement('span');
-    note.className = 'key-item';
-    note.textContent = 'no shortcuts (plain network)';
-    key.append(note);
-  }
-  container.append(key);
+  const legend = document.createElement('p');
+  legend.className = 'hint dg-legend';
+  const kinds = [...new Set(nodes.filter((n) => n.shortcut).map((n) => n.shortcut.kind))];
+  legend.textContent = `${fmt(description.params)} parameters in all · ` +
+    (edges ? `${edges} shortcut${edges === 1 ? '' : 's'} (${kinds.map((k) => EDGE_STYLE[k]?.label ?? k).join(', ')})` : 'no shortcuts');
+  container.append(legend);
 }

@@ -103,6 +103,11 @@ export const PAGE_FIELDS = {
   backend: { type: 'enum', values: BACKENDS, label: 'Backend' },
 };
 
+/** URL keys of a shared study (a preset or a grid), read by labFromQuery. */
+export const LAB_KEYS = ['preset', 'budget', 'scale', 'grid'];
+export const BUDGETS = ['smoke', 'classroom', 'paper'];
+const PRESET_ID_RE = /^[a-z0-9][a-z0-9-]{0,40}$/;
+
 const NUMBER_RE = /^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
 const NULL_WORDS = new Set(['', 'null', 'none', 'auto']);
 
@@ -305,6 +310,7 @@ export function stateFromQuery(search, { defaults = FALLBACK_CONFIG, modelIds } 
       }
       continue;
     }
+    if (LAB_KEYS.includes(key)) continue; // read by labFromQuery
     const known = own(PAGE_FIELDS, key) || (own(FIELDS, key) && FIELDS[key].url !== false) ||
       (!own(FIELDS, key) && own(defaults, key));
     if (!known) {
@@ -364,4 +370,116 @@ function truncate(s, n = 40) {
 /** Human label of a run: "cnn · adam · lr 0.001". */
 export function runLabel(config) {
   return `${config.model} · ${config.optimizer} · lr ${formatNumber(config.lr)}`;
+}
+
+// ---------------------------------------------------------------- shared studies
+
+/** UTF-8 JSON → base64url (no padding): compact and safe in a query string. */
+export function encodeJsonParam(value) {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The inverse of encodeJsonParam; throws an Error with a readable message. */
+export function decodeJsonParam(text) {
+  const t = String(text ?? '').trim();
+  if (!/^[A-Za-z0-9_-]*$/.test(t) || t.length === 0) throw new Error('is not base64url-encoded JSON');
+  if (t.length > 100_000) throw new Error('is too long');
+  let bin;
+  try {
+    bin = atob(t.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (t.length % 4)) % 4));
+  } catch {
+    throw new Error('is not base64url-encoded JSON');
+  }
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  let json;
+  try {
+    json = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error('is not UTF-8 text');
+  }
+  try {
+    return JSON.parse(json);
+  } catch (err) {
+    throw new Error(`is not valid JSON (${err.message})`);
+  }
+}
+
+/**
+ * The study a URL asks for: {preset, budget, scale} or {grid}, or null.
+ * Only the shape is checked here; the engine expands and validates it.
+ * Returns {lab, messages}.
+ */
+export function labFromQuery(search) {
+  const params = new URLSearchParams(search);
+  const messages = [];
+  let lab = null;
+  if (params.has('grid')) {
+    try {
+      const grid = decodeJsonParam(params.get('grid'));
+      if (!grid || typeof grid !== 'object' || Array.isArray(grid)) throw new Error('must be a JSON object');
+      lab = { grid };
+    } catch (err) {
+      messages.push(`URL value grid=… ${err.message}; no study was loaded.`);
+    }
+  } else if (params.has('preset')) {
+    const id = String(params.get('preset')).trim().toLowerCase();
+    if (!PRESET_ID_RE.test(id)) {
+      messages.push(`URL value preset=${truncate(id)} is not a preset name; no study was loaded.`);
+    } else {
+      lab = { preset: id, budget: 'classroom', scale: 1 };
+      if (params.has('budget')) {
+        const b = String(params.get('budget')).trim().toLowerCase();
+        if (BUDGETS.includes(b)) lab.budget = b;
+        else messages.push(`URL value budget=${truncate(b)} must be one of ${BUDGETS.join(', ')}; using classroom.`);
+      }
+      if (params.has('scale')) {
+        const parsed = Number(params.get('scale'));
+        if (NUMBER_RE.test(String(params.get('scale')).trim()) && parsed >= 0.1 && parsed <= 100) lab.scale = parsed;
+        else messages.push(`URL value scale=${truncate(params.get('scale'))} must be a number from 0.1 to 100; using 1.`);
+      }
+    }
+  }
+  return { lab, messages };
+}
+
+/** Query string of a study, to append to the page's address. */
+export function queryForLab(lab) {
+  const params = new URLSearchParams();
+  if (lab?.grid) params.set('grid', encodeJsonParam(lab.grid));
+  else if (lab?.preset) {
+    params.set('preset', lab.preset);
+    if (lab.budget && lab.budget !== 'classroom') params.set('budget', lab.budget);
+    if (lab.scale && lab.scale !== 1) params.set('scale', formatNumber(lab.scale));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** The config fields (besides seed-like bookkeeping) whose values differ between configs. */
+export function differingFields(configs) {
+  if (configs.length < 2) return [];
+  const keys = new Set();
+  for (const c of configs) for (const k of Object.keys(c ?? {})) keys.add(k);
+  const out = [];
+  for (const k of keys) {
+    const first = JSON.stringify(configs[0]?.[k] ?? null);
+    if (configs.some((c) => JSON.stringify(c?.[k] ?? null) !== first)) out.push(k);
+  }
+  const order = Object.keys(FIELDS);
+  return out.sort((a, b) => (order.indexOf(a) + 1 || 999) - (order.indexOf(b) + 1 || 999));
+}
+
+/** A list of configs as a grid ({runs: [...]}) holding only what differs from `defaults`. */
+export function gridFromConfigs(configs, defaults, name) {
+  const runs = configs.map((c) => {
+    const diff = {};
+    for (const [k, v] of Object.entries(c)) {
+      if (JSON.stringify(v) !== JSON.stringify(defaults?.[k])) diff[k] = structuredClone(v);
+    }
+    return diff;
+  });
+  return name ? { name, runs } : { runs };
 }

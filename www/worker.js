@@ -10,8 +10,15 @@
 //   {type:'load-url', url, hint}            (url may hold several URLs separated by spaces)
 //   {type:'describe', config, id?}
 //   {type:'validate', config, id}
-//   {type:'train', runId, config, datasetKey}
+//   {type:'train', runId, config, datasetKey, initModel?}   the model is kept under String(runId)
 //   {type:'pause'|'resume'|'stop'}
+//   {type:'presets'}
+//   {type:'expand', id, preset?, budget?, scale?, overrides?, grid?}
+//   {type:'save-model', runId}
+//   {type:'load-model', key, name, bytes:ArrayBuffer}
+//   {type:'evaluate-model', key, datasetKey, id}
+//   {type:'layer-stats', runId, datasetKey, n}
+//   {type:'images', datasetKey, count}
 // Worker → page:
 //   {type:'ready', defaults, models}       engine loaded; its default config and model ids
 //   {type:'backend', backend, adapter, reason}
@@ -21,7 +28,14 @@
 //   {type:'validation', id, errors}
 //   {type:'event', runId, event}
 //   {type:'result', runId, result}
-//   {type:'error', context, message, runId?, fatal?, id?}
+//   {type:'presets', presets}
+//   {type:'expanded', id, runs:[{label, config}]}
+//   {type:'model-file', runId, bytes}
+//   {type:'model-loaded', key, name, config}
+//   {type:'evaluation', id, key, result}
+//   {type:'layer-stats', runId, stats:[{name, index, std}]}
+//   {type:'images', datasetKey, pixels:Uint8Array, meta:{labels, classes, channels, height, width}}
+//   {type:'error', context, message, runId?, fatal?, id?, key?}
 
 const ENGINE_URL = new URL('../pkg/reslab.js', import.meta.url);
 const SITE_ROOT = new URL('../', import.meta.url);
@@ -358,7 +372,7 @@ async function loadUrl(url, hint) {
 
 // ---------------------------------------------------------------- training
 
-async function train(runId, config, datasetKey) {
+async function train(runId, config, datasetKey, initModel) {
   if (running) throw new Error('a run is already in progress');
   await loadEngine();
   if (!backendPromise) backendPromise = chooseBackend('auto');
@@ -373,6 +387,7 @@ async function train(runId, config, datasetKey) {
   running = { runId, ctl };
   let finished = false;
   try {
+    const init = typeof initModel === 'string' && initModel ? initModel : undefined;
     const resultText = await rl.train(json, datasetKey, ctl, (eventJson) => {
       let event;
       try {
@@ -382,7 +397,7 @@ async function train(runId, config, datasetKey) {
       }
       if (event?.type === 'finished') finished = true;
       post({ type: 'event', runId, event });
-    });
+    }, String(runId), init);
     const result = parseJson(resultText, 'train');
     if (!finished && result && typeof result === 'object') {
       post({
@@ -443,11 +458,63 @@ self.onmessage = (ev) => {
         .catch((err) => reportError('validate', err, { id: msg.id ?? null }));
       break;
     case 'train':
-      if (running) {
-        post({ type: 'error', context: 'train', runId: msg.runId, message: 'A run is already in progress; stop it first.' });
-        break;
-      }
-      enqueue('train', () => train(msg.runId, msg.config, msg.datasetKey), { runId: msg.runId });
+      // Runs wait their turn in the worker's queue (the page sends one at a time).
+      enqueue('train', () => train(msg.runId, msg.config, msg.datasetKey, msg.initModel), { runId: msg.runId });
+      break;
+    case 'presets':
+      loadEngine()
+        .then(() => post({ type: 'presets', presets: parseJson(rl.presets(), 'presets') }))
+        .catch((err) => reportError('presets', err));
+      break;
+    case 'expand':
+      loadEngine()
+        .then(() => {
+          const text = msg.grid
+            ? rl.expand_grid(JSON.stringify(msg.grid))
+            : rl.expand_preset(String(msg.preset ?? ''), String(msg.budget ?? 'classroom'), Number(msg.scale ?? 1),
+              JSON.stringify(msg.overrides ?? {}));
+          post({ type: 'expanded', id: msg.id ?? null, runs: parseJson(text, 'expand') });
+        })
+        .catch((err) => reportError('expand', err, { id: msg.id ?? null }));
+      break;
+    case 'save-model':
+      enqueue('save-model', async () => {
+        // A promise on devices whose read-back is async (WebGPU), bytes otherwise.
+        const bytes = await rl.save_model(String(msg.runId));
+        post({ type: 'model-file', runId: msg.runId, bytes }, [bytes.buffer]);
+      }, { runId: msg.runId });
+      break;
+    case 'load-model':
+      enqueue('load-model', async () => {
+        await loadEngine();
+        if (!backendPromise) backendPromise = chooseBackend('auto');
+        await backendPromise;
+        const bytes = msg.bytes instanceof ArrayBuffer ? new Uint8Array(msg.bytes) : new Uint8Array(0);
+        const config = parseJson(rl.load_model(String(msg.key), bytes), 'load_model');
+        post({ type: 'model-loaded', key: msg.key, name: msg.name, config });
+      }, { key: msg.key });
+      break;
+    case 'evaluate-model':
+      enqueue('evaluate', async () => {
+        const result = parseJson(await rl.evaluate_model(String(msg.key), String(msg.datasetKey)), 'evaluate_model');
+        post({ type: 'evaluation', id: msg.id ?? null, key: msg.key, result });
+      }, { id: msg.id ?? null, key: msg.key });
+      break;
+    case 'layer-stats':
+      enqueue('layer-stats', async () => {
+        const stats = parseJson(await rl.layer_stats(String(msg.runId), String(msg.datasetKey), Number(msg.n ?? 100)), 'layer_stats');
+        post({ type: 'layer-stats', runId: msg.runId, stats });
+      }, { runId: msg.runId });
+      break;
+    case 'images':
+      // Host memory only (no device): answered at once, even during a run.
+      loadEngine()
+        .then(() => {
+          const meta = parseJson(rl.dataset_labels(String(msg.datasetKey)), 'dataset_labels');
+          const pixels = rl.dataset_images(String(msg.datasetKey), 0, Math.max(0, Math.min(4000, Number(msg.count) || 0)));
+          post({ type: 'images', datasetKey: msg.datasetKey, pixels, meta }, [pixels.buffer]);
+        })
+        .catch((err) => reportError('images', err, { datasetKey: msg.datasetKey }));
       break;
     case 'pause':
     case 'resume':

@@ -1,0 +1,300 @@
+// The study panel: presets (one click: a set of runs reproducing a figure or
+// table of the paper), a grid over any settings, and the queue.
+//
+// The engine defines the presets and expands presets and grids into runs
+// (the CLI's `--preset` / `--grid` do the same); this module only draws them
+// and hands the planned runs to the page's queue. Text from the engine or the
+// URL is written with textContent only.
+
+import { FIELDS, formatField, parseField } from './state.js';
+
+const $ = (id) => document.getElementById(id);
+
+function h(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+
+/** Fields a grid axis can vary (everything but the dataset choice, which follows the data). */
+const AXIS_FIELDS = Object.keys(FIELDS).filter((k) => k !== 'dataset');
+
+export class LabPanel {
+  /**
+   * @param {object} o
+   * @param {(req:object)=>Promise<Array<{label:string, config:object}>>} o.expand  asks the engine
+   * @param {(runs:Array, group:object)=>void} o.queue  hands runs to the page's queue
+   * @param {()=>object} o.baseConfig  the current settings (a grid's base)
+   * @param {(query:string)=>string} o.linkFor  absolute link for a study query
+   * @param {()=>string[]} o.modelIds
+   */
+  constructor(o) {
+    this.o = o;
+    this.presets = [];
+    this.selected = null; // preset id
+    this.budget = 'classroom';
+    this.scale = 1;
+    this.plan = null; // {key, runs} of the shown preset/grid
+    this.planSeq = 0;
+    this.axes = [{ field: 'model', values: 'plain20, resnet20' }];
+    this.gridName = '';
+    this.bind();
+  }
+
+  bind() {
+    $('preset-budget').addEventListener('change', () => {
+      this.budget = $('preset-budget').value;
+      this.refreshPlan();
+    });
+    $('preset-scale').addEventListener('change', () => {
+      this.scale = Number($('preset-scale').value) || 1;
+      this.refreshPlan();
+    });
+    $('preset-queue').addEventListener('click', () => this.queuePlan('preset'));
+    $('preset-link').addEventListener('click', () => this.copyLink('preset'));
+    $('grid-add-axis').addEventListener('click', () => {
+      this.axes.push({ field: AXIS_FIELDS.find((f) => !this.axes.some((a) => a.field === f)) ?? 'lr', values: '' });
+      this.renderAxes();
+      this.refreshGrid();
+    });
+    $('grid-queue').addEventListener('click', () => this.queuePlan('grid'));
+    $('grid-link').addEventListener('click', () => this.copyLink('grid'));
+    this.renderAxes();
+  }
+
+  setPresets(list) {
+    this.presets = Array.isArray(list) ? list.filter((p) => p && typeof p.id === 'string') : [];
+    const box = $('preset-list');
+    box.replaceChildren();
+    for (const p of this.presets) {
+      const b = h('button', {
+        type: 'button',
+        class: 'preset-button',
+        'data-preset': p.id,
+        'aria-pressed': 'false',
+        onclick: () => this.selectPreset(p.id),
+      }, h('strong', { text: String(p.title ?? p.id) }), h('span', { text: String(p.summary ?? '') }));
+      box.append(b);
+    }
+    if (this.selected) this.selectPreset(this.selected, { budget: this.budget, scale: this.scale });
+  }
+
+  presetById(id) {
+    return this.presets.find((p) => p.id === id) ?? null;
+  }
+
+  /** Shows a preset and its planned runs; `opts` come from a shared link. */
+  selectPreset(id, opts = {}) {
+    this.selected = id;
+    if (opts.budget) this.budget = opts.budget;
+    if (opts.scale) this.scale = opts.scale;
+    $('preset-budget').value = this.budget;
+    const scaleSel = $('preset-scale');
+    if (![...scaleSel.options].some((o) => Number(o.value) === this.scale)) {
+      scaleSel.append(h('option', { value: String(this.scale), text: `×${this.scale}` }));
+    }
+    scaleSel.value = String([...scaleSel.options].find((o) => Number(o.value) === this.scale)?.value ?? '1');
+    for (const b of $('preset-list').querySelectorAll('button')) {
+      b.setAttribute('aria-pressed', b.dataset.preset === id ? 'true' : 'false');
+    }
+    const p = this.presetById(id);
+    const box = $('preset-detail');
+    if (!p) {
+      box.hidden = !this.presets.length ? true : false;
+      $('preset-title').textContent = this.presets.length ? `No preset called “${id}”.` : '';
+      $('preset-look').textContent = this.presets.length ? `Presets: ${this.presets.map((x) => x.id).join(', ')}` : '';
+      $('preset-budget-note').textContent = '';
+      $('preset-plan').replaceChildren();
+      $('preset-queue').disabled = true;
+      return;
+    }
+    box.hidden = false;
+    $('preset-title').textContent = String(p.title ?? p.id);
+    $('preset-look').textContent = String(p.look_for ?? '');
+    $('preset-budget-note').textContent = String(p.budget_note ?? '');
+    const refs = Array.isArray(p.reference) ? p.reference : [];
+    const refBox = $('preset-refs');
+    refBox.replaceChildren();
+    for (const r of refs) {
+      const what = Object.entries(r.match ?? {}).map(([k, v]) => formatField(k, v)).join(' · ');
+      const num = Number.isFinite(r.test_error) ? `${r.test_error}% test error` : '';
+      refBox.append(h('li', { text: `${what}: ${[num, r.label, r.note].filter(Boolean).join(' — ')}` }));
+    }
+    refBox.hidden = refs.length === 0;
+    this.refreshPlan();
+  }
+
+  async refreshPlan() {
+    const id = this.selected;
+    if (!id || !this.presetById(id)) return;
+    const seq = ++this.planSeq;
+    $('preset-queue').disabled = true;
+    $('preset-plan').replaceChildren(h('li', { class: 'hint', text: 'Planning…' }));
+    try {
+      const runs = await this.o.expand({ preset: id, budget: this.budget, scale: this.scale });
+      if (seq !== this.planSeq) return;
+      this.plan = { kind: 'preset', runs };
+      this.showPlan($('preset-plan'), runs);
+      $('preset-queue').disabled = runs.length === 0;
+      $('preset-queue').textContent = `Run these ${runs.length} runs`;
+    } catch (err) {
+      if (seq !== this.planSeq) return;
+      $('preset-plan').replaceChildren(h('li', { class: 'error', text: String(err?.message ?? err) }));
+    }
+  }
+
+  showPlan(list, runs) {
+    list.replaceChildren();
+    for (const r of runs) {
+      const c = r.config ?? {};
+      const len = c.max_steps ? `${c.max_steps} steps` : `${c.epochs} epoch${c.epochs === 1 ? '' : 's'}`;
+      list.append(h('li', { 'data-testid': 'planned-run' },
+        h('strong', { text: String(r.label) }),
+        h('span', { class: 'hint', text: ` — ${c.dataset}, ${c.optimizer} lr ${formatField('lr', c.lr)}, batch ${c.batch_size}, ${len}` })));
+    }
+  }
+
+  // ------------------------------------------------------------ grid
+
+  renderAxes() {
+    const box = $('grid-axes');
+    box.replaceChildren();
+    this.axes.forEach((axis, i) => {
+      const sel = h('select', { 'aria-label': `Setting varied by axis ${i + 1}` });
+      for (const f of AXIS_FIELDS) sel.append(h('option', { value: f, text: FIELDS[f].label }));
+      sel.value = axis.field;
+      sel.addEventListener('change', () => {
+        axis.field = sel.value;
+        this.refreshGrid();
+      });
+      const input = h('input', {
+        type: 'text',
+        value: axis.values,
+        'aria-label': `Values of ${FIELDS[axis.field]?.label ?? axis.field}, separated by commas`,
+        placeholder: 'values, separated by commas',
+      });
+      input.addEventListener('input', () => {
+        axis.values = input.value;
+        clearTimeout(this.gridTimer);
+        this.gridTimer = setTimeout(() => this.refreshGrid(), 300);
+      });
+      const del = h('button', {
+        type: 'button',
+        class: 'small secondary',
+        'aria-label': `Remove axis ${i + 1}`,
+        text: '✕',
+        onclick: () => {
+          this.axes.splice(i, 1);
+          this.renderAxes();
+          this.refreshGrid();
+        },
+      });
+      box.append(h('div', { class: 'grid-axis' }, sel, input, del));
+    });
+  }
+
+  /** The grid JSON of the builder, or {error}. Values are parsed with the settings' own schema. */
+  gridSpec() {
+    const grid = {};
+    for (const axis of this.axes) {
+      if (grid[axis.field]) return { error: `${FIELDS[axis.field].label} is varied twice` };
+      const parts = FIELDS[axis.field].type === 'intlist'
+        ? axis.values.split(/;/).map((t) => t.trim()).filter(Boolean)
+        : axis.values.split(/,/).map((t) => t.trim()).filter(Boolean);
+      if (!parts.length) return { error: `${FIELDS[axis.field].label}: give at least one value` };
+      const values = [];
+      for (const t of parts) {
+        const parsed = parseField(axis.field, t, { modelIds: this.o.modelIds() });
+        if (!parsed.ok) return { error: `${FIELDS[axis.field].label} “${t}” ${parsed.error}` };
+        values.push(parsed.value);
+      }
+      grid[axis.field] = values;
+    }
+    const base = this.o.baseConfig();
+    for (const k of Object.keys(grid)) delete base[k];
+    return { spec: { name: this.gridName || 'Grid', base, grid } };
+  }
+
+  async refreshGrid() {
+    const out = $('grid-plan');
+    const { spec, error } = this.gridSpec();
+    $('grid-queue').disabled = true;
+    if (error) {
+      out.replaceChildren(h('li', { class: 'error', text: error }));
+      return;
+    }
+    const seq = ++this.planSeq;
+    try {
+      const runs = await this.o.expand({ grid: spec });
+      if (seq !== this.planSeq) return;
+      this.gridPlan = { spec, runs };
+      this.showPlan(out, runs);
+      $('grid-queue').disabled = runs.length === 0;
+      $('grid-queue').textContent = `Run these ${runs.length} runs`;
+    } catch (err) {
+      if (seq !== this.planSeq) return;
+      out.replaceChildren(h('li', { class: 'error', text: String(err?.message ?? err) }));
+    }
+  }
+
+  /** Shows a grid from a shared link (its base replaces nothing on the page: it is used as is). */
+  async showGrid(spec) {
+    this.sharedGrid = spec;
+    $('grid-builder').open = true;
+    const out = $('grid-plan');
+    const axes = spec && typeof spec.grid === 'object' && spec.grid && !Array.isArray(spec.grid) ? spec.grid : {};
+    this.axes = Object.entries(axes).filter(([f]) => AXIS_FIELDS.includes(f)).map(([field, values]) => ({
+      field,
+      values: Array.isArray(values) ? values.map((v) => (Array.isArray(v) ? v.join(',') : formatField(field, v))).join(FIELDS[field].type === 'intlist' ? '; ' : ', ') : '',
+    }));
+    this.renderAxes();
+    this.gridName = typeof spec?.name === 'string' ? spec.name.slice(0, 80) : '';
+    try {
+      const runs = await this.o.expand({ grid: spec });
+      this.gridPlan = { spec, runs };
+      this.showPlan(out, runs);
+      $('grid-queue').disabled = runs.length === 0;
+      $('grid-queue').textContent = `Run these ${runs.length} runs`;
+    } catch (err) {
+      out.replaceChildren(h('li', { class: 'error', text: `The shared grid cannot be run: ${err?.message ?? err}` }));
+    }
+  }
+
+  queuePlan(kind) {
+    if (kind === 'preset') {
+      const p = this.presetById(this.selected);
+      if (!p || !this.plan?.runs?.length) return;
+      this.o.queue(this.plan.runs, { kind: 'preset', id: p.id, name: String(p.title ?? p.id), budget: this.budget, scale: this.scale });
+    } else {
+      if (!this.gridPlan?.runs?.length) return;
+      this.o.queue(this.gridPlan.runs, { kind: 'grid', name: String(this.gridPlan.spec?.name ?? 'Grid') });
+    }
+  }
+
+  async copyLink(kind) {
+    let lab;
+    if (kind === 'preset') lab = { preset: this.selected, budget: this.budget, scale: this.scale };
+    else {
+      const spec = this.gridPlan?.spec ?? this.gridSpec().spec;
+      if (!spec) return;
+      lab = { grid: spec };
+    }
+    const link = this.o.linkFor(lab);
+    const status = $(kind === 'preset' ? 'preset-link-status' : 'grid-link-status');
+    try {
+      await navigator.clipboard.writeText(link);
+      status.textContent = 'Link copied.';
+    } catch {
+      status.textContent = link;
+    }
+    status.hidden = false;
+    history.replaceState(null, '', link);
+  }
+}
