@@ -2455,6 +2455,9 @@ window.__reslab = Object.freeze({
       testAccuracy: r.testAccuracy,
       message: r.message,
       epochs: r.epochs.length,
+      steps: r.steps.length,
+      config: structuredClone(r.config),
+      group: r.group ? { ...r.group } : null,
     }));
   },
   get errors() {
