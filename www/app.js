@@ -34,6 +34,7 @@ import {
   referencesFor,
   runFromRecord,
   sortRuns,
+  StepLog,
   toCsv,
 } from './results.js';
 
@@ -293,6 +294,10 @@ function onWorkerMessage(msg) {
       break;
     case 'images':
       onImages(msg);
+      break;
+    case 'device-lost':
+      // The run ends failed with its curves so far (kept); a fresh engine takes the next run.
+      restartWorker(`${msg.message ?? 'The GPU device was lost.'} The run in progress was stopped; its curves so far are kept.`);
       break;
     case 'error':
       onWorkerError(msg);
@@ -1101,7 +1106,7 @@ function newRun(item) {
     lr: null,
     params: null,
     epochs: [],
-    steps: [],
+    steps: new StepLog(),
     result: null,
     message: '',
     testAccuracy: null,
@@ -1162,7 +1167,7 @@ function onRunEvent(runId, event) {
     case 'steps': {
       const pts = normalizePoints(event.points);
       charts.appendSteps(run.id, pts);
-      for (const [step, loss] of pts) run.steps.push({ step, loss });
+      for (const [step, loss] of pts) run.steps.push(step, loss);
       run.points = (run.points ?? 0) + pts.length;
       const last = pts[pts.length - 1];
       if (Array.isArray(last)) {
@@ -1173,6 +1178,13 @@ function onRunEvent(runId, event) {
       run.imgPerS = num(event.img_per_s) ?? run.imgPerS;
       run.elapsed = num(event.elapsed) ?? run.elapsed;
       run.lr = num(event.lr) ?? run.lr;
+      if (event.memory && typeof event.memory === 'object') {
+        // The page's own JS heap beside it (Chromium only).
+        run.memory = { wasm: num(event.memory.wasm), js: num(performance.memory?.usedJSHeapSize) };
+        // A bounded history (for the soak test and the docs' memory figures).
+        run.memoryLog ??= [];
+        if (run.memoryLog.length < 1000) run.memoryLog.push([run.step, run.memory.wasm, run.memory.js]);
+      }
       break;
     }
     case 'epoch': {
@@ -1236,10 +1248,10 @@ function onRunResult(runId, result) {
     }
   }
   if (!run.steps.length && Array.isArray(result.steps) && result.steps.length) {
-    const pts = normalizePoints(result.steps);
-    charts.appendSteps(run.id, pts);
-    run.steps = pts.map(([step, loss]) => ({ step, loss }));
+    run.steps = new StepLog(result.steps);
+    charts.appendSteps(run.id, run.steps.toPairs());
   }
+  delete result.steps; // the run's StepLog holds them
   updateValAccuracy(run);
   renderResults();
   persistRun(run);
@@ -1346,7 +1358,7 @@ function scheduleProgress(run) {
 }
 
 function resetProgressPanel() {
-  for (const id of ['run-step', 'run-epoch', 'run-speed', 'run-eta', 'run-lr', 'run-loss', 'run-params']) $(id).textContent = '—';
+  for (const id of ['run-step', 'run-epoch', 'run-speed', 'run-eta', 'run-lr', 'run-loss', 'run-params', 'run-memory']) $(id).textContent = '—';
   $('run-progress').value = 0;
   $('run-message').hidden = true;
   $('test-accuracy').hidden = true;
@@ -1363,6 +1375,7 @@ function renderProgress(run) {
   $('run-lr').textContent = run.lr !== null && run.lr !== undefined ? formatNumber(Number(run.lr.toPrecision(4))) : '—';
   $('run-loss').textContent = run.lastLoss !== null && run.lastLoss !== undefined ? formatSig(run.lastLoss) : '—';
   $('run-params').textContent = run.params ? formatCount(run.params) : '—';
+  $('run-memory').textContent = Number.isFinite(run.memory?.wasm) ? formatBytes(run.memory.wasm) : '—';
   if (!run.done && total && run.step > 0 && run.elapsed > 0) {
     const remaining = (run.elapsed * (total - run.step)) / run.step;
     $('run-eta').textContent = formatDuration(remaining);
@@ -1694,7 +1707,7 @@ function addRestoredRun(run) {
   runSeq = Math.max(runSeq, run.id);
   runs.set(run.id, run);
   charts.addRun({ id: run.id, label: run.label, color: run.color });
-  if (run.steps.length) charts.appendSteps(run.id, normalizePoints(run.steps));
+  if (run.steps.length) charts.appendSteps(run.id, run.steps.toPairs());
   for (const e of run.epochs) charts.addEpoch(run.id, e);
   charts.setRunStatus(run.id, run.status);
 }
@@ -2458,12 +2471,17 @@ window.__reslab = Object.freeze({
       steps: r.steps.length,
       config: structuredClone(r.config),
       group: r.group ? { ...r.group } : null,
+      memoryLog: r.memoryLog ? r.memoryLog.map((m) => m.slice()) : [],
     }));
   },
   get errors() {
     return { local: Object.fromEntries(localErrors), engine: engineErrors.slice() };
   },
   chartCounts: () => charts.counts(),
+  /** For tests: makes the engine's GPU device lost, as a driver reset would. */
+  debugLoseDevice: () => send({ type: 'debug-lose-device' }),
+  /** For tests: a wasm trap in the engine, as running out of memory gives. */
+  debugCrash: () => send({ type: 'debug-crash' }),
 });
 
 main();

@@ -23,6 +23,65 @@ const RESULT_KEYS = [
 const PAGE_KEYS = ['label', 'group', 'dataset_label', 'layer_std'];
 
 /**
+ * A run's loss curve in two growable typed arrays: 16 bytes a point instead
+ * of an object each, so a long run keeps the page's heap flat.
+ */
+export class StepLog {
+  constructor(points = []) {
+    this.n = 0;
+    this.step = new Float64Array(64);
+    this.loss = new Float64Array(64);
+    for (const p of points) {
+      if (Array.isArray(p)) this.push(p[0], p[1]);
+      else if (p && typeof p === 'object') this.push(p.step, p.loss);
+    }
+  }
+
+  get length() {
+    return this.n;
+  }
+
+  push(step, loss) {
+    if (this.n === this.step.length) {
+      const grow = (a) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.step = grow(this.step);
+      this.loss = grow(this.loss);
+    }
+    this.step[this.n] = Number(step);
+    // NaN stands for a missing loss (null in JSON).
+    this.loss[this.n] = loss === null || loss === undefined ? NaN : Number(loss);
+    this.n++;
+  }
+
+  last() {
+    return this.n ? { step: this.step[this.n - 1], loss: this.lossAt(this.n - 1) } : null;
+  }
+
+  lossAt(i) {
+    const v = this.loss[i];
+    return Number.isNaN(v) ? null : v;
+  }
+
+  /** [{step, loss}] as in the result JSON. */
+  toArray() {
+    const out = new Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = { step: this.step[i], loss: this.lossAt(i) };
+    return out;
+  }
+
+  /** [[step, loss]] for the charts. */
+  toPairs() {
+    const out = new Array(this.n);
+    for (let i = 0; i < this.n; i++) out[i] = [this.step[i], this.lossAt(i)];
+    return out;
+  }
+}
+
+/**
  * One run in the CLI's result format plus the page's keys (label, group,
  * dataset_label, layer_std). This is what is exported, imported and stored.
  */
@@ -35,8 +94,8 @@ export function exportRecord(run) {
     backend: run.backend ?? r.backend ?? null,
     params: run.params ?? r.params ?? 0,
     epochs: structuredClone(run.epochs ?? []),
-    steps: structuredClone(run.steps ?? []),
-    steps_done: r.steps_done ?? run.step ?? (run.steps?.length ? run.steps[run.steps.length - 1].step : 0),
+    steps: run.steps instanceof StepLog ? run.steps.toArray() : structuredClone(run.steps ?? []),
+    steps_done: r.steps_done ?? run.step ?? (run.steps?.last?.()?.step ?? 0),
     test_loss: r.test_loss ?? null,
     test_accuracy: run.testAccuracy ?? r.test_accuracy ?? null,
     best_val_accuracy: run.bestVal ?? r.best_val_accuracy ?? null,
@@ -250,7 +309,8 @@ export function referencesFor(preset, config) {
 /** The page's run object for a stored or imported record (the inverse of exportRecord). */
 export function runFromRecord(rec, { id, color, datasetKey = null, createdAt = Date.now() }) {
   const r = structuredClone(rec);
-  const steps = Array.isArray(r.steps) ? r.steps : [];
+  const steps = new StepLog(Array.isArray(r.steps) ? r.steps : []);
+  delete r.steps; // kept once, in the StepLog
   const epochs = Array.isArray(r.epochs) ? r.epochs : [];
   return {
     id,
@@ -264,10 +324,10 @@ export function runFromRecord(rec, { id, color, datasetKey = null, createdAt = D
     status: r.status,
     done: true,
     totalSteps: r.steps_done ?? null,
-    step: r.steps_done ?? (steps.length ? steps[steps.length - 1].step : 0),
+    step: r.steps_done ?? (steps.last()?.step ?? 0),
     epoch: epochs.length ? epochs[epochs.length - 1].epoch : 0,
     epochsPlanned: null,
-    lastLoss: steps.length ? steps[steps.length - 1].loss : null,
+    lastLoss: steps.last()?.loss ?? null,
     imgPerS: r.img_per_s,
     elapsed: r.wall_seconds,
     lr: null,

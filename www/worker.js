@@ -19,6 +19,8 @@
 //   {type:'evaluate-model', key, datasetKey, id}
 //   {type:'layer-stats', runId, datasetKey, n}
 //   {type:'images', datasetKey, count}
+//   {type:'debug-lose-device'}              tests only: destroys the GPU device
+//   {type:'debug-crash'}                    tests only: a wasm trap, as out-of-memory would give
 // Worker → page:
 //   {type:'ready', defaults, models}       engine loaded; its default config and model ids
 //   {type:'backend', backend, adapter, reason}
@@ -35,6 +37,7 @@
 //   {type:'evaluation', id, key, result}
 //   {type:'layer-stats', runId, stats:[{name, index, std}]}
 //   {type:'images', datasetKey, pixels:Uint8Array, meta:{labels, classes, channels, height, width}}
+//   {type:'device-lost', runId, message}  the page restarts the worker
 //   {type:'error', context, message, runId?, fatal?, id?, key?}
 
 const ENGINE_URL = new URL('../pkg/reslab.js', import.meta.url);
@@ -63,6 +66,8 @@ const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10']);
 /** @type {any} the wasm module namespace, once initialised */
 let rl = null;
 let enginePromise = null;
+/** The engine's linear memory, for the memory figures sent with each progress event. */
+let wasmMemory = null;
 /** Resolves once a backend has been initialised (or chosen). */
 let backendPromise = null;
 let backendInfo = null;
@@ -115,13 +120,18 @@ function parseJson(text, what) {
   }
 }
 
+/** Bytes of the engine's wasm linear memory (it only grows, so a leak shows here). */
+function memoryNow() {
+  return { wasm: wasmMemory?.buffer?.byteLength ?? null };
+}
+
 function loadEngine() {
   if (!enginePromise) {
     enginePromise = (async () => {
       let mod;
       try {
         mod = await import(ENGINE_URL.href);
-        await mod.default();
+        wasmMemory = (await mod.default())?.memory ?? null;
       } catch (err) {
         const e = new Error(`The training engine failed to load: ${messageOf(err)}`);
         e.engineLoad = true;
@@ -187,6 +197,27 @@ async function initCpu(reason) {
   backendInfo = { backend: 'cpu', adapter: info?.adapter ?? 'cpu', reason };
   post({ type: 'backend', ...backendInfo });
   return backendInfo;
+}
+
+// The engine asks for its GPU device through the standard API; wrapping it
+// lets the worker watch the device: when it is lost (driver reset, GPU
+// removed, too much memory) the engine cannot go on, so the page is told,
+// marks the run failed with its curves so far, and starts a fresh engine.
+let gpuDevice = null;
+let deviceLostReported = false;
+if (self.GPUAdapter?.prototype?.requestDevice) {
+  const requestDevice = self.GPUAdapter.prototype.requestDevice;
+  self.GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    gpuDevice = device;
+    device.lost?.then((info) => {
+      if (gpuDevice !== device || deviceLostReported) return;
+      deviceLostReported = true;
+      const why = [info?.reason, info?.message].filter((x) => typeof x === 'string' && x).join(': ') || 'unknown reason';
+      post({ type: 'device-lost', runId: running?.runId ?? null, message: `The GPU device was lost (${why}).` });
+    });
+    return device;
+  };
 }
 
 async function initWebGpu(name, software) {
@@ -372,6 +403,50 @@ async function loadUrl(url, hint) {
 
 // ---------------------------------------------------------------- training
 
+const GB = 1024 ** 3;
+/** Wasm32 addresses 4 GB; the datasets and the engine need some of it. */
+const CPU_BUDGET = 3 * GB;
+
+/**
+ * A rough upper estimate of what training needs: the activations autodiff
+ * keeps for the backward pass (about three tensors per layer: conv, BN and
+ * ReLU outputs), plus weights, gradients and two optimizer moments. A run
+ * that cannot fit is refused with a message instead of killing the tab.
+ */
+function trainingBytes(description, batch) {
+  const layers = Array.isArray(description?.layers) ? description.layers : [];
+  const size = (shape) => (Array.isArray(shape) ? shape.reduce((a, b) => a * b, 1) : 0);
+  const activations = layers.reduce((a, l) => a + size(l.shape), 0) + size(description?.input);
+  const largest = Math.max(0, ...layers.map((l) => size(l.shape)));
+  const params = Number(description?.params) || 0;
+  return { total: batch * activations * 4 * 3 + params * 4 * 4, largestBuffer: batch * largest * 4, perImage: activations * 4 * 3 };
+}
+
+function checkMemory(json, config) {
+  let description;
+  try {
+    description = parseJson(rl.describe_model(json), 'describe_model');
+  } catch {
+    return; // the engine will report a bad model itself
+  }
+  const batch = Number(config?.batch_size) || 1;
+  const need = trainingBytes(description, batch);
+  const gb = (b) => `${(b / GB).toFixed(b < 10 * GB ? 1 : 0)} GB`;
+  const model = description?.model ?? config?.model;
+  if (backendInfo?.backend !== 'webgpu' && need.total > CPU_BUDGET) {
+    const fits = Math.max(0, Math.floor((CPU_BUDGET - (need.total - batch * need.perImage)) / need.perImage));
+    throw new Error(`Not started: ${model} at batch ${batch} needs about ${gb(need.total)} of memory to train, ` +
+      `and the CPU backend in the browser can use at most ${gb(CPU_BUDGET)}. ` +
+      (fits >= 1 ? `Try a batch size of ${fits} or less.` : 'This network is too large for the browser; use the command-line version.'));
+  }
+  const limit = gpuDevice?.limits?.maxStorageBufferBindingSize;
+  if (backendInfo?.backend === 'webgpu' && Number.isFinite(limit) && need.largestBuffer > limit) {
+    const fits = Math.max(1, Math.floor((limit / need.largestBuffer) * batch));
+    throw new Error(`Not started: at batch ${batch} one layer of ${model} needs a ${gb(need.largestBuffer)} buffer, ` +
+      `more than this GPU allows (${gb(limit)}). Try a batch size of ${fits} or less.`);
+  }
+}
+
 async function train(runId, config, datasetKey, initModel) {
   if (running) throw new Error('a run is already in progress');
   await loadEngine();
@@ -383,6 +458,7 @@ async function train(runId, config, datasetKey, initModel) {
     post({ type: 'validation', id: `run-${runId}`, errors });
     throw new Error(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
   }
+  checkMemory(json, config);
   const ctl = new rl.Control();
   running = { runId, ctl };
   let finished = false;
@@ -396,6 +472,7 @@ async function train(runId, config, datasetKey, initModel) {
         return;
       }
       if (event?.type === 'finished') finished = true;
+      if (event?.type === 'steps') event.memory = memoryNow();
       post({ type: 'event', runId, event });
     }, String(runId), init);
     const result = parseJson(resultText, 'train');
@@ -515,6 +592,16 @@ self.onmessage = (ev) => {
           post({ type: 'images', datasetKey: msg.datasetKey, pixels, meta }, [pixels.buffer]);
         })
         .catch((err) => reportError('images', err, { datasetKey: msg.datasetKey }));
+      break;
+    case 'debug-crash':
+      // For tests: what a wasm trap (out of memory, a bug) does to the engine.
+      enqueue('train', () => {
+        throw new WebAssembly.RuntimeError('unreachable (provoked by a test)');
+      });
+      break;
+    case 'debug-lose-device':
+      // For tests: provoke a device loss as a driver reset would.
+      gpuDevice?.destroy();
       break;
     case 'pause':
     case 'resume':

@@ -45,7 +45,7 @@ export function requireBuild() {
  * Starts the server and a fresh Chromium profile, opens the app.
  * Returns {page, context, server, url, consoleErrors, pageErrors, screenshot(name), close()}.
  */
-export async function openApp({ query = '', webgpu = false, viewport = { width: 1440, height: 1000 } } = {}) {
+export async function openApp({ query = '', webgpu = false, viewport = { width: 1440, height: 1000 }, extraArgs = [] } = {}) {
   const server = await startServer({ port: 0, root: ROOT });
   const profile = mkdtempSync(join(tmpdir(), 'reslab-chromium-'));
   const args = [
@@ -57,6 +57,7 @@ export async function openApp({ query = '', webgpu = false, viewport = { width: 
     '--disable-sync',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu');
+  args.push(...extraArgs);
   let context;
   try {
     context = await chromium.launchPersistentContext(profile, {

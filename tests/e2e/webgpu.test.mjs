@@ -38,3 +38,39 @@ test('(d) ?backend=webgpu trains cnn for 3 steps on WebGPU', { timeout: 30 * MIN
   await app.screenshot('webgpu-cnn.png');
   assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
 });
+
+test('the GPU device lost mid-run: the run is marked failed with its curves kept, and the next run works', { timeout: 30 * MINUTE }, async (t) => {
+  requireBuild();
+  const query = '?backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=500&log_every=1&test_limit=64';
+  const app = await openApp({ query, webgpu: true });
+  t.after(() => app.close());
+  const { page } = app;
+  assert.match(await waitForBackend(page, 5 * MINUTE), /WebGPU/);
+  await pressTrain(page, 10 * MINUTE);
+  const until = Date.now() + 15 * MINUTE;
+  while ((await debugState(page)).runs.at(-1)?.steps < 2) {
+    if (Date.now() > until) throw new Error(`no steps: ${await diagnostics(app)}`);
+    await page.waitForTimeout(500);
+  }
+  await page.evaluate(() => window.__reslab.debugLoseDevice());
+  const status = await waitForRunEnd(page, 5 * MINUTE);
+  assert.equal(status, 'failed', await diagnostics(app));
+  const lost = (await debugState(page)).runs.at(-1);
+  assert.match(lost.message, /GPU device was lost/);
+  assert.ok(lost.steps >= 2, `curves were not kept: ${JSON.stringify(lost)}`);
+  assert.match(await page.locator('#notice-list').textContent(), /GPU device was lost/);
+
+  // A fresh engine takes the next run.
+  await page.getByLabel('Max steps', { exact: true }).fill('2').catch(async () => {
+    await page.getByText('Advanced settings', { exact: true }).click();
+    await page.getByLabel('Max steps', { exact: true }).fill('2');
+  });
+  await page.getByLabel('Max steps', { exact: true }).press('Tab');
+  await waitForBackend(page, 5 * MINUTE);
+  await pressTrain(page, 10 * MINUTE);
+  assert.equal(await waitForRunEnd(page, 20 * MINUTE), 'finished', await diagnostics(app));
+  const runs = (await debugState(page)).runs;
+  assert.equal(runs.length, 2);
+  assert.equal(runs[0].status, 'failed');
+  assert.equal(runs[1].status, 'finished');
+});

@@ -1,0 +1,91 @@
+// Bad settings, absurd sizes and a crashed engine: a clear message each time,
+// nothing starts that cannot run, and the page keeps working.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  MINUTE,
+  control,
+  debugState,
+  diagnostics,
+  openAdvanced,
+  openApp,
+  pressTrain,
+  requireBuild,
+  waitForBackend,
+  waitForRunEnd,
+} from './helpers.mjs';
+
+requireBuild();
+
+async function poll(page, fn, what, timeout = MINUTE) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+test('out-of-range settings are refused next to their control; absurd sizes and a crashed engine give a message', { timeout: 15 * MINUTE }, async () => {
+  const app = await openApp({ query: '?backend=cpu&data=sample-cifar10&model=resnet20' });
+  const { page } = app;
+  try {
+    await waitForBackend(page);
+    const train = page.locator('#train');
+
+    // A negative learning rate: message next to the control, Train disabled.
+    await control(page, 'Learning rate').fill('-1');
+    await control(page, 'Learning rate').press('Tab');
+    await poll(page, async () => (await page.locator('#err-lr').isVisible()) && (await train.isDisabled()), 'the lr message');
+    assert.match(await page.locator('#err-lr').textContent(), /Learning rate/i);
+    await control(page, 'Learning rate').fill('0.1');
+    await control(page, 'Learning rate').press('Tab');
+    await poll(page, async () => !(await page.locator('#err-lr').isVisible()), 'the lr message to go');
+
+    // Batch 100,000: refused by the engine's validation, next to the control.
+    await control(page, 'Batch size').fill('100000');
+    await control(page, 'Batch size').press('Tab');
+    await poll(page, async () => (await page.locator('#err-batch_size').isVisible()) && (await train.isDisabled()), 'the batch message');
+    assert.match(await page.locator('#err-batch_size').textContent(), /too large/);
+
+    // Inconsistent: early stopping without a validation split.
+    await control(page, 'Batch size').fill('128');
+    await control(page, 'Batch size').press('Tab');
+    await openAdvanced(page);
+    await control(page, 'Early-stop patience').fill('2');
+    await control(page, 'Early-stop patience').press('Tab');
+    await poll(page, async () => (await page.locator('#err-patience').isVisible()) && (await train.isDisabled()), 'the patience message');
+    assert.match(await page.locator('#err-patience').textContent(), /validation/);
+    await control(page, 'Early-stop patience').fill('');
+    await control(page, 'Early-stop patience').press('Tab');
+
+    // ResNet-152 at batch 1024 cannot fit in the browser: refused before it starts, with a way out.
+    await page.getByLabel('Model', { exact: true }).selectOption('resnet152');
+    await control(page, 'Batch size').fill('1024');
+    await control(page, 'Batch size').press('Tab');
+    await control(page, 'Max steps').fill('1');
+    await control(page, 'Max steps').press('Tab');
+    await pressTrain(page);
+    assert.equal(await waitForRunEnd(page, 3 * MINUTE), 'failed');
+    const big = (await debugState(page)).runs.at(-1);
+    assert.match(big.message, /resnet152 at batch 1024 needs about [\d.]+ GB .* at most 3\.0 GB\. Try a batch size of \d+ or less\./, big.message);
+    assert.equal(big.steps, 0);
+
+    // The engine crashes (as out-of-memory would): it is restarted, the page says so, and training still works.
+    await page.evaluate(() => window.__reslab.debugCrash());
+    await poll(page, async () => /restarted/.test(await page.locator('#notice-list').textContent()), 'the restart notice');
+    await waitForBackend(page);
+    await page.getByLabel('Model', { exact: true }).selectOption('cnn');
+    await control(page, 'Batch size').fill('16');
+    await control(page, 'Batch size').press('Tab');
+    await control(page, 'Max steps').fill('3');
+    await control(page, 'Max steps').press('Tab');
+    await pressTrain(page);
+    assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
+    assert.deepEqual(app.pageErrors, []);
+  } finally {
+    await app.close();
+  }
+});
