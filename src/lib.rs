@@ -8,6 +8,7 @@
 //! - [`config`]: one experiment as one JSON type; validation.
 //! - [`optim`]: optimizers and learning-rate schedules.
 //! - [`train`]: the async training loop, its events and its result JSON.
+//! - [`lab`]: grids of experiments and the paper's ablations as presets.
 //! - [`bench`]: training-step timing with the TF.js/PyTorch reference harnesses' protocol.
 //! - `web` (wasm only): the bindings the page's worker calls.
 
@@ -15,6 +16,7 @@ pub mod backend;
 pub mod bench;
 pub mod config;
 pub mod data;
+pub mod lab;
 pub mod model;
 pub mod optim;
 pub mod platform;

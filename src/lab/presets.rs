@@ -1,0 +1,458 @@
+//! The paper's ablations as ready-made grids, each with the text a class
+//! needs: what to look for, the paper's claim, what it costs.
+//!
+//! Every preset is three layers of config, merged in this order:
+//! - `structure`: what the experiment is about and never changes with the
+//!   budget (dataset, shortcut, stem, which runs);
+//! - the budget's recipe: `classroom` (minutes on the built-in sample), or the
+//!   `paper` one (the paper's CIFAR-10 recipe, or a long version of the
+//!   classroom plan for the ablations that are not about that recipe);
+//! - `smoke` (seconds; an end-to-end check) and the caller's overrides.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::{Grid, PlannedRun, check_fields};
+use crate::config::ExperimentConfig;
+
+/// How long a preset runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Two steps on 64 images: checks that everything runs, in seconds.
+    Smoke,
+    /// Minutes on a GPU with the built-in samples; the text's default.
+    Classroom,
+    /// The paper's recipe (or the long version); needs the full datasets.
+    Paper,
+}
+
+impl Budget {
+    pub fn parse(s: &str) -> Result<Budget, String> {
+        match s {
+            "smoke" => Ok(Budget::Smoke),
+            "classroom" | "" => Ok(Budget::Classroom),
+            "paper" => Ok(Budget::Paper),
+            _ => Err(format!("budget: unknown budget '{s}' (smoke, classroom or paper)")),
+        }
+    }
+}
+
+/// How the page tabulates a preset's results.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TableKind {
+    /// One row per run.
+    Runs,
+    /// Rows: optimizers; columns: datasets; cells: test accuracy.
+    OptimizerByDataset,
+}
+
+/// A number from the paper to compare a run with.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Reference {
+    /// Partial config fields identifying the run(s), e.g. `{"model": "resnet20"}`.
+    #[serde(rename = "match")]
+    pub matches: Map<String, Value>,
+    /// Where the number comes from, e.g. "paper Table 6".
+    pub label: String,
+    /// Test error in percent, or null where the paper gives a figure, not a number.
+    pub test_error: Option<f64>,
+    pub note: String,
+}
+
+/// Serialises as `{"id","title","summary","look_for","budget_note","table","reference"}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Preset {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// One sentence.
+    pub summary: &'static str,
+    /// What to look for, and the paper's claim (2-4 sentences).
+    pub look_for: &'static str,
+    /// The classroom budget and what the other budgets mean.
+    pub budget_note: &'static str,
+    pub table: TableKind,
+    pub reference: Vec<Reference>,
+    #[serde(skip)]
+    plan: Plan,
+}
+
+/// What a preset runs (see the module comment for the layers).
+#[derive(Clone, Debug)]
+struct Plan {
+    structure: Map<String, Value>,
+    classroom: Map<String, Value>,
+    paper: Paper,
+    runs: Option<Vec<Map<String, Value>>>,
+    grid: Vec<(String, Vec<Value>)>,
+}
+
+#[derive(Clone, Debug)]
+enum Paper {
+    /// `ExperimentConfig::paper_cifar` (Sec. 4.2): batch 128, lr 0.1 ÷10 at
+    /// 32k and 48k, 64k steps, weight decay 1e-4, momentum 0.9, 45k/5k split,
+    /// augmentation; the structure and the runs on top.
+    CifarRecipe,
+    /// The classroom plan with these fields on top (epochs on the full data).
+    Long(Map<String, Value>),
+}
+
+/// What "smoke" sets on top of the classroom plan.
+fn smoke() -> Map<String, Value> {
+    obj(json!({"batch_size": 8, "max_steps": 2, "train_limit": 64, "test_limit": 32, "val_size": 16, "log_every": 1}))
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("preset literals are objects"),
+    }
+}
+
+fn runs(v: Value) -> Option<Vec<Map<String, Value>>> {
+    Some(v.as_array().expect("preset runs are an array").iter().cloned().map(obj).collect())
+}
+
+/// One grid axis.
+fn axis(field: &str, values: Value) -> Vec<(String, Vec<Value>)> {
+    vec![(field.into(), values.as_array().expect("axis values are an array").clone())]
+}
+
+fn reference(matches: Value, label: &str, test_error: Option<f64>, note: &str) -> Reference {
+    Reference { matches: obj(matches), label: label.into(), test_error, note: note.into() }
+}
+
+/// The momentum-SGD recipe of the paper's CIFAR-10 experiments, shortened:
+/// multistep ÷10 at 50% and 75% of `steps`.
+fn sgd_recipe(steps: usize, batch: usize) -> Map<String, Value> {
+    obj(json!({
+        "optimizer": "momentum", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+        "schedule": "multistep", "milestones": [steps / 2, steps * 3 / 4], "gamma": 0.1,
+        "batch_size": batch, "max_steps": steps, "augment": true,
+    }))
+}
+
+pub fn presets() -> Vec<Preset> {
+    let table6 = "paper Table 6";
+    vec![
+        Preset {
+            id: "degradation",
+            title: "Plain vs residual: the degradation problem (Fig. 6)",
+            summary: "Train plain and residual nets of 20 and 56 layers on CIFAR-10 and compare the deeper with the shallower.",
+            look_for: "Compare the training loss of plain-56 with plain-20: the paper's claim is that the deeper plain net has \
+                the HIGHER training error, so the problem is optimisation, not overfitting. With shortcuts the order flips: \
+                ResNet-56 trains at least as well as ResNet-20 and reaches a lower test error (6.97% vs 8.75% in Table 6). \
+                Short classroom runs show the beginning of this, most clearly in the training loss curves.",
+            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample, learning rate ÷10 at steps 250 and 375: \
+                roughly 10-20 minutes on a laptop GPU (an estimate), several hours on the CPU backend. \
+                Paper: the paper's recipe, 64k steps each on the full CIFAR-10 (45k/5k split), which needs the full dataset and a good GPU.",
+            table: TableKind::Runs,
+            reference: vec![
+                reference(json!({"model": "resnet20"}), table6, Some(8.75), "ResNet-20, full 64k-step recipe"),
+                reference(json!({"model": "resnet56"}), table6, Some(6.97), "ResNet-56, full 64k-step recipe"),
+                reference(json!({"model": "plain20"}), "paper Fig. 6 (left)", None, "Fig. 6 shows plain-56 with higher training AND test error than plain-20; no number is given"),
+                reference(json!({"model": "plain56"}), "paper Fig. 6 (left)", None, "Fig. 6 shows plain-56 with higher training AND test error than plain-20; no number is given"),
+            ],
+            plan: Plan {
+                structure: obj(json!({"dataset": "cifar10", "shortcut": "a"})),
+                classroom: {
+                    let mut m = sgd_recipe(500, 128);
+                    m.insert("val_size".into(), json!(200));
+                    m
+                },
+                paper: Paper::CifarRecipe,
+                runs: None,
+                grid: axis("model", json!(["plain20", "plain56", "resnet20", "resnet56"])),
+            },
+        },
+        Preset {
+            id: "depth",
+            title: "Deeper residual nets (Table 6)",
+            summary: "Train ResNet-20, 32, 44 and 56 on CIFAR-10 and see whether more depth still helps.",
+            look_for: "With shortcuts, depth keeps paying: the paper's test errors fall from 8.75% (20 layers) to 7.51%, 7.17% \
+                and 6.97% (56 layers). In short classroom runs the deeper nets are slower per step and may not yet be ahead; \
+                look at the training loss at equal steps and at the trend across depths.",
+            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample: roughly 10-20 minutes on a laptop GPU \
+                (an estimate), several hours on the CPU backend. Paper: the paper's recipe, 64k steps each on the full CIFAR-10.",
+            table: TableKind::Runs,
+            reference: vec![
+                reference(json!({"model": "resnet20"}), table6, Some(8.75), "full 64k-step recipe"),
+                reference(json!({"model": "resnet32"}), table6, Some(7.51), "full 64k-step recipe"),
+                reference(json!({"model": "resnet44"}), table6, Some(7.17), "full 64k-step recipe"),
+                reference(json!({"model": "resnet56"}), table6, Some(6.97), "full 64k-step recipe"),
+            ],
+            plan: Plan {
+                structure: obj(json!({"dataset": "cifar10", "shortcut": "a"})),
+                classroom: {
+                    let mut m = sgd_recipe(500, 128);
+                    m.insert("val_size".into(), json!(200));
+                    m
+                },
+                paper: Paper::CifarRecipe,
+                runs: None,
+                grid: axis("model", json!(["resnet20", "resnet32", "resnet44", "resnet56"])),
+            },
+        },
+        Preset {
+            id: "optimizers",
+            title: "Optimizers on MNIST and CIFAR-10",
+            summary: "Train ResNet-20 with Adam, Adagrad, RMSprop, plain SGD and momentum SGD on MNIST and on CIFAR-10.",
+            look_for: "Read the table across: an optimizer that wins on MNIST need not win on CIFAR-10, and the gaps are much \
+                larger on the harder dataset. The paper itself uses momentum SGD (0.9) for every net; adaptive methods \
+                usually get going faster in a short run, while well-tuned momentum SGD tends to catch up over a full schedule.",
+            budget_note: "Classroom: 10 runs (5 optimizers × 2 datasets) × 300 steps at batch 64 on the built-in samples: \
+                roughly 10 minutes on a laptop GPU (an estimate), a few hours on the CPU backend. \
+                Paper: there is no paper recipe for this ablation; it means the long version, 10 epochs on the full datasets.",
+            table: TableKind::OptimizerByDataset,
+            reference: vec![],
+            plan: Plan {
+                structure: obj(json!({"model": "resnet20"})),
+                classroom: obj(json!({"batch_size": 64, "max_steps": 300})),
+                paper: Paper::Long(obj(json!({"max_steps": null, "epochs": 10}))),
+                runs: runs(json!([
+                    {"optimizer": "adam", "lr": 1e-3},
+                    {"optimizer": "adagrad", "lr": 1e-2},
+                    {"optimizer": "rmsprop", "lr": 1e-3},
+                    {"optimizer": "sgd", "lr": 0.1},
+                    {"optimizer": "momentum", "lr": 0.1, "momentum": 0.9},
+                ])),
+                grid: axis("dataset", json!(["mnist", "cifar10"])),
+            },
+        },
+        Preset {
+            id: "learning-rate",
+            title: "Learning rate with Adam, early stopping",
+            summary: "Train ResNet-20 on CIFAR-10 with Adam at learning rates 1e-2, 1e-3 and 1e-4, stopping when the validation loss stops improving.",
+            look_for: "Too large a rate makes the loss noisy or stall high; too small a rate learns slowly and is stopped early \
+                while still improving on the training set. Compare the validation curves and the epoch at which each run \
+                stops (patience 2: two epochs without a better validation loss).",
+            budget_note: "Classroom: 3 runs of up to 15 epochs (about 30 steps each at batch 64 on the 2,000-image CIFAR-10 sample, \
+                200 held out for validation); early stopping usually ends them sooner: a few minutes on a laptop GPU (an estimate), \
+                about an hour on the CPU backend. Paper: no paper recipe for this; the long version runs up to 50 epochs on the full CIFAR-10.",
+            table: TableKind::Runs,
+            reference: vec![],
+            plan: Plan {
+                structure: obj(json!({"dataset": "cifar10", "model": "resnet20", "optimizer": "adam"})),
+                classroom: obj(json!({"batch_size": 64, "epochs": 15, "patience": 2, "val_size": 200})),
+                paper: Paper::Long(obj(json!({"epochs": 50, "val_size": 5000}))),
+                runs: None,
+                grid: axis("lr", json!([1e-2, 1e-3, 1e-4])),
+            },
+        },
+        Preset {
+            id: "batchnorm",
+            title: "BatchNorm momentum and epsilon: PyTorch vs Keras defaults",
+            summary: "Train ResNet-20 on CIFAR-10 twice, once with PyTorch/Burn's BatchNorm defaults and once with Keras' defaults.",
+            look_for: "The convention here: bn_momentum is the weight of the NEW batch in the running statistics (PyTorch/Burn), \
+                so Keras' momentum=0.99 is 0.01 here. With 0.01 the running mean and variance used at evaluation time follow \
+                the changing weights slowly, so early in training the validation/test accuracy can lag far behind the \
+                training accuracy; the larger epsilon (1e-3) matters little. The paper uses BN after every convolution but \
+                does not discuss these settings.",
+            budget_note: "Classroom: 2 runs × 400 steps at batch 64 on the CIFAR-10 sample: about 5 minutes on a laptop GPU \
+                (an estimate), about an hour on the CPU backend. Paper: no paper recipe for this; the long version runs 20 epochs \
+                on the full CIFAR-10.",
+            table: TableKind::Runs,
+            reference: vec![],
+            plan: Plan {
+                structure: obj(json!({"dataset": "cifar10", "model": "resnet20"})),
+                classroom: {
+                    let mut m = sgd_recipe(400, 64);
+                    m.insert("val_size".into(), json!(200));
+                    m
+                },
+                paper: Paper::Long(obj(json!({"max_steps": null, "epochs": 20, "milestones": [7800, 11700]}))),
+                runs: runs(json!([
+                    {"bn_momentum": 0.1, "bn_epsilon": 1e-5},
+                    {"bn_momentum": 0.01, "bn_epsilon": 1e-3},
+                ])),
+                grid: vec![],
+            },
+        },
+        Preset {
+            id: "resnet34-vs-50",
+            title: "ResNet-34 vs ResNet-50 and their plain twins (Tables 2 and 3)",
+            summary: "Train the ImageNet nets ResNet-34, ResNet-50, plain-34 and plain-50 (small stem, projection shortcuts) on CIFAR-10.",
+            look_for: "On ImageNet the paper finds plain-34 worse than plain-18 while ResNet-34 beats ResNet-18, and the bottleneck \
+                ResNet-50 better still (Tables 2 and 3). Here, on small images and short runs, look at whether the residual \
+                nets train faster than their plain twins and whether the plain-50 struggles most. The reference numbers are \
+                ImageNet top-1 errors, shown for direction only.",
+            budget_note: "Classroom: 4 runs × 200 steps at batch 64 on the CIFAR-10 sample; these nets are 10-80x larger than \
+                ResNet-20: roughly 15-30 minutes on a laptop GPU (an estimate), many hours on the CPU backend. \
+                Paper: the paper's CIFAR-10 recipe (64k steps at batch 128) applied to these nets; needs the full CIFAR-10 and a good GPU.",
+            table: TableKind::Runs,
+            reference: vec![
+                reference(json!({"model": "plain34"}), "paper Table 2", Some(28.54), "ImageNet top-1 error (10-crop); shown for direction only"),
+                reference(json!({"model": "resnet34"}), "paper Table 2", Some(25.03), "ImageNet top-1 error (10-crop); shown for direction only"),
+                reference(json!({"model": "resnet50"}), "paper Table 3", Some(22.85), "ImageNet top-1 error (10-crop); shown for direction only"),
+            ],
+            plan: Plan {
+                // Option B: the paper uses projections where shapes change for the ImageNet nets.
+                structure: obj(json!({"dataset": "cifar10", "shortcut": "b", "stem": "auto"})),
+                classroom: obj(json!({
+                    "optimizer": "momentum", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+                    "batch_size": 64, "max_steps": 200, "augment": true,
+                })),
+                paper: Paper::CifarRecipe,
+                runs: None,
+                grid: axis("model", json!(["resnet34", "resnet50", "plain34", "plain50"])),
+            },
+        },
+    ]
+}
+
+pub fn preset(id: &str) -> Result<Preset, String> {
+    presets().into_iter().find(|p| p.id == id).ok_or_else(|| {
+        let ids: Vec<&str> = presets().iter().map(|p| p.id).collect();
+        format!("unknown preset '{id}' (one of: {})", ids.join(", "))
+    })
+}
+
+/// Fields that set a run's length, multiplied by `scale`.
+fn scale_length(m: &mut Map<String, Value>, scale: f64) {
+    let times = |v: &Value| v.as_f64().map(|x| json!(((x * scale).round() as u64).max(1)));
+    for k in ["max_steps", "epochs"] {
+        if let Some(v) = m.get(k).and_then(times) {
+            m.insert(k.into(), v);
+        }
+    }
+    if let Some(Value::Array(ms)) = m.get("milestones") {
+        let scaled: Vec<Value> = ms.iter().filter_map(times).collect();
+        m.insert("milestones".into(), Value::Array(scaled));
+    }
+}
+
+/// A preset's runs for a budget. `scale` (0.1 to 100) multiplies the
+/// classroom run length (steps, epochs, milestones; rounded, at least 1);
+/// `overrides` is a partial config applied last to every run (e.g. `--data`
+/// limits, or tests shrinking things).
+pub fn expand_preset(id: &str, budget: Budget, scale: f64, overrides: &Map<String, Value>) -> Result<Vec<PlannedRun>, String> {
+    let p = preset(id)?;
+    if !(scale.is_finite() && (0.1..=100.0).contains(&scale)) {
+        return Err(format!("scale must be between 0.1 and 100 (got {scale})"));
+    }
+    check_fields("overrides", overrides)?;
+    let plan = p.plan;
+    let mut base = plan.structure.clone();
+    match (&plan.paper, budget) {
+        (Paper::CifarRecipe, Budget::Paper) => {
+            let recipe = match serde_json::to_value(ExperimentConfig::paper_cifar("resnet20")) {
+                Ok(Value::Object(m)) => m,
+                _ => unreachable!("the config serialises to an object"),
+            };
+            base = recipe;
+            base.extend(plan.structure.clone());
+        }
+        (Paper::Long(long), Budget::Paper) => {
+            base.extend(plan.classroom.clone());
+            base.extend(long.clone());
+        }
+        _ => base.extend(plan.classroom.clone()),
+    }
+    let grid = Grid { name: Some(p.title.into()), base, runs: plan.runs, grid: plan.grid };
+    grid.expand_with(|m| {
+        match budget {
+            Budget::Classroom if scale != 1.0 => scale_length(m, scale),
+            Budget::Smoke => m.extend(smoke()),
+            _ => {}
+        }
+        m.extend(overrides.clone());
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Shortcut;
+    use crate::data::DatasetKind;
+
+    const BUDGETS: [Budget; 3] = [Budget::Smoke, Budget::Classroom, Budget::Paper];
+
+    #[test]
+    fn every_preset_expands_to_valid_configs_for_every_budget() {
+        let ps = presets();
+        assert_eq!(ps.iter().map(|p| p.id).collect::<Vec<_>>(), ["degradation", "depth", "optimizers", "learning-rate", "batchnorm", "resnet34-vs-50"]);
+        for p in &ps {
+            for b in BUDGETS {
+                for scale in [0.1, 1.0, 3.0] {
+                    let runs = expand_preset(p.id, b, scale, &Map::new()).unwrap_or_else(|e| panic!("{} {b:?}: {e}", p.id));
+                    assert!(!runs.is_empty());
+                    for r in &runs {
+                        assert!(r.config.validate().is_empty(), "{} {b:?} {}", p.id, r.label);
+                    }
+                    let mut labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+                    labels.sort();
+                    labels.dedup();
+                    assert_eq!(labels.len(), runs.len(), "{}: labels are distinct", p.id);
+                }
+            }
+            // References name runs that exist.
+            let runs = expand_preset(p.id, Budget::Classroom, 1.0, &Map::new()).unwrap();
+            for r in &p.reference {
+                let hits = runs.iter().filter(|run| {
+                    let c = serde_json::to_value(&run.config).unwrap();
+                    r.matches.iter().all(|(k, v)| &c[k] == v)
+                });
+                assert!(hits.count() > 0, "{}: reference {:?} matches no run", p.id, r.matches);
+            }
+        }
+    }
+
+    #[test]
+    fn degradation_is_four_cifar_runs_with_the_paper_schedule() {
+        let runs = expand_preset("degradation", Budget::Classroom, 1.0, &Map::new()).unwrap();
+        let models: Vec<&str> = runs.iter().map(|r| r.config.model.as_str()).collect();
+        assert_eq!(models, ["plain20", "plain56", "resnet20", "resnet56"]);
+        assert_eq!(runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), models);
+        for r in &runs {
+            let c = &r.config;
+            assert_eq!((c.dataset, c.shortcut, c.batch_size, c.max_steps, c.val_size), (DatasetKind::Cifar10, Shortcut::A, 128, Some(500), 200));
+            assert_eq!((c.lr, c.momentum, c.weight_decay, c.augment), (0.1, 0.9, 1e-4, Some(true)));
+            assert_eq!(c.milestones, [250, 375]);
+        }
+        // Scale: run length and milestones, nothing else.
+        let half = expand_preset("degradation", Budget::Classroom, 0.5, &Map::new()).unwrap();
+        assert_eq!((half[0].config.max_steps, &half[0].config.milestones[..], half[0].config.batch_size), (Some(250), &[125, 188][..], 128));
+        // Paper: the full recipe, with the preset's shortcut.
+        let paper = expand_preset("degradation", Budget::Paper, 1.0, &Map::new()).unwrap();
+        let mut want = ExperimentConfig::paper_cifar("resnet56");
+        want.shortcut = Shortcut::A;
+        assert_eq!(paper[3].config, want);
+    }
+
+    #[test]
+    fn smoke_and_overrides_apply_to_every_run() {
+        let runs = expand_preset("degradation", Budget::Smoke, 1.0, &Map::new()).unwrap();
+        assert_eq!(runs.len(), 4);
+        for r in &runs {
+            let c = &r.config;
+            assert_eq!((c.batch_size, c.max_steps, c.train_limit, c.test_limit, c.val_size, c.log_every), (8, Some(2), Some(64), Some(32), 16, 1));
+            assert_eq!(c.lr, 0.1, "the rest of the classroom plan stays");
+        }
+        let o = obj(json!({"max_steps": 1, "train_limit": 40}));
+        let runs = expand_preset("optimizers", Budget::Smoke, 1.0, &o).unwrap();
+        assert_eq!(runs.len(), 10);
+        assert!(runs.iter().all(|r| r.config.max_steps == Some(1) && r.config.train_limit == Some(40)));
+        assert_eq!(runs[0].label, "mnist · adam · lr 0.001");
+        assert_eq!(runs[9].label, "cifar10 · momentum · lr 0.1");
+    }
+
+    #[test]
+    fn bad_arguments_are_named() {
+        assert!(expand_preset("nope", Budget::Smoke, 1.0, &Map::new()).unwrap_err().starts_with("unknown preset 'nope'"));
+        assert_eq!(expand_preset("depth", Budget::Classroom, 0.0, &Map::new()).unwrap_err(), "scale must be between 0.1 and 100 (got 0)");
+        assert_eq!(expand_preset("depth", Budget::Classroom, 1.0, &obj(json!({"lrr": 1}))).unwrap_err(), "overrides.lrr: unknown config field");
+        let e = expand_preset("depth", Budget::Classroom, 1.0, &obj(json!({"lr": -1}))).unwrap_err();
+        assert!(e.starts_with("run 1 (resnet20): lr:"), "{e}");
+        assert!(Budget::parse("huge").unwrap_err().contains("smoke, classroom or paper"));
+    }
+
+    #[test]
+    fn presets_serialise_with_the_documented_fields() {
+        let v = serde_json::to_value(presets()).unwrap();
+        let keys: Vec<&String> = v[0].as_object().unwrap().keys().collect(); // sorted
+        assert_eq!(keys, ["budget_note", "id", "look_for", "reference", "summary", "table", "title"]);
+        assert_eq!(v[0]["reference"][0], json!({"match": {"model": "resnet20"}, "label": "paper Table 6", "test_error": 8.75, "note": "ResNet-20, full 64k-step recipe"}));
+        assert_eq!(v[2]["table"], "optimizer-by-dataset");
+        assert_eq!(v[2]["reference"], json!([]));
+    }
+}
