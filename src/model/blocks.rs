@@ -97,7 +97,7 @@ impl Projection {
 }
 
 /// The end of every block: ReLU(F(x) + shortcut(x)), or ReLU(F(x)) for a plain block.
-fn merge(out: Tensor<4>, x: Tensor<4>, residual: bool, shortcut: Option<&Projection>) -> Tensor<4> {
+pub(super) fn merge(out: Tensor<4>, x: Tensor<4>, residual: bool, shortcut: Option<&Projection>) -> Tensor<4> {
     if !residual {
         return relu(out);
     }

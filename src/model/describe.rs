@@ -135,7 +135,7 @@ fn conv_bn_params(cb: &ConvBn) -> usize {
     cb.conv.num_params() + cb.bn.gamma.num_params() + cb.bn.beta.num_params()
 }
 
-fn block_stride(b: &Block) -> usize {
+pub(super) fn block_stride(b: &Block) -> usize {
     b.layers().iter().map(|c| c.stride()).max().unwrap_or(1)
 }
 

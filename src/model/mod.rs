@@ -7,13 +7,21 @@
 //! Every net takes `[batch, channels, height, width]` and returns logits
 //! `[batch, 10]`. BatchNorm momentum/epsilon come from the config (Burn and
 //! PyTorch: momentum is the weight of the new batch; Keras' 0.99 is 0.01 here).
+//!
+//! A trained net is saved with its config as one file ([`save_model`],
+//! [`load_model`]); [`response_std`] measures its layer responses (the
+//! paper's Fig. 7).
 
 mod blocks;
 mod describe;
+mod file;
 mod nets;
+mod responses;
 
 pub use blocks::{BasicBlock, Bottleneck, ConvBn};
 pub use describe::{Description, Edge, Layer};
+pub use file::{MAGIC, load_model, save_model, save_model_async};
+pub use responses::{LayerStd, layer_names, response_std};
 pub use nets::{CifarResNet, Cnn, ImageNetResNet, Mlp, Vgg};
 
 use burn::prelude::*;

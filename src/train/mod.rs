@@ -100,6 +100,87 @@ async fn read_i64(t: Tensor<1, Int>) -> Result<Vec<i64>, String> {
     data.convert::<i64>().try_into_vec::<i64>().map_err(|e| format!("{e:?}"))
 }
 
+/// Whether `net` has the architecture `cfg` builds: the same parameter names
+/// and shapes (so continuing with a net of another model, dataset, shortcut
+/// or stem is refused with a message instead of failing inside a layer).
+pub fn check_architecture(net: &Net, cfg: &ExperimentConfig) -> Result<(), String> {
+    let fresh = Net::from_config(cfg, &crate::backend::cpu_device())?;
+    let (want, have) = (param_shapes(&fresh), param_shapes(net));
+    if want != have {
+        let diff = want.iter().zip(&have).find(|(a, b)| a != b).map(|(a, b)| format!(" (first difference: {} {:?} vs {} {:?})", a.0, a.1, b.0, b.1));
+        return Err(format!(
+            "the initial model does not match the config's architecture ({} on {}, shortcut {:?}, stem {:?}): {} vs {} parameter tensors{}",
+            cfg.model,
+            cfg.dataset.id(),
+            cfg.shortcut,
+            cfg.stem,
+            want.len(),
+            have.len(),
+            diff.unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// Module paths and shapes of the float parameters, without reading any
+/// values (lazy parameters stay lazy).
+fn param_shapes(net: &Net) -> Vec<(String, Vec<usize>)> {
+    use burn::module::{Module, ModuleVisitor, Param};
+    #[derive(Default)]
+    struct Shapes {
+        path: Vec<String>,
+        out: Vec<(String, Vec<usize>)>,
+    }
+    impl ModuleVisitor for Shapes {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.out.push((self.path.join("."), param.lazy_shape().to_vec()));
+        }
+    }
+    let mut v = Shapes::default();
+    net.visit(&mut v);
+    v.out
+}
+
+/// A net's figures on the test split, as a run reports them.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TestReport {
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+    pub confusion_matrix: Vec<Vec<usize>>,
+    pub per_class_accuracy: Vec<Option<f64>>,
+    pub test_predictions: Vec<usize>,
+}
+
+/// Evaluate `net` on the test split of `data` exactly as a run of `cfg` does
+/// at its end: `test_limit`, and the training split's mean subtracted (the
+/// mean of the same training images and validation split as the run's), so
+/// the numbers match the run's result.
+pub async fn evaluate_test(net: &Net, cfg: &ExperimentConfig, data: &Dataset, device: &Device) -> Result<TestReport, String> {
+    if data.kind.channels() != cfg.dataset.channels() || data.kind.size() != cfg.dataset.size() {
+        return Err(format!("the model is for {} images but the dataset is {}", cfg.dataset.display_name(), data.kind.display_name()));
+    }
+    check_architecture(net, cfg)?;
+    let prep = prepare(cfg, data);
+    if prep.test.is_empty() {
+        return Err("the dataset has no test images".into());
+    }
+    let ev = evaluate(net, &prep.test, &prep.mean, cfg.batch_size, device).await?;
+    let (confusion_matrix, per_class_accuracy) = confusion(&prep.test.labels, &ev.predictions, data.num_classes());
+    Ok(TestReport {
+        test_accuracy: ev.accuracy,
+        test_loss: ev.loss,
+        confusion_matrix,
+        per_class_accuracy,
+        test_predictions: ev.predictions,
+    })
+}
+
 /// Early stopping on the validation loss (seed 002 used patience 2).
 pub struct EarlyStop {
     pub patience: usize,
@@ -157,6 +238,23 @@ pub async fn train(
     control: &Control,
     on_event: &mut dyn FnMut(&Event),
 ) -> RunResult {
+    train_from(cfg, data, device, backend, control, on_event, None).await
+}
+
+/// [`train`], continuing from `init` (a trained or loaded net) instead of a
+/// fresh initialisation. `init` must have the architecture `cfg` describes
+/// (checked: a mismatch fails the run with a message). The optimizer state
+/// (momentum, Adam's moments) starts fresh, as does the schedule: the file
+/// format keeps the weights, not the optimizer.
+pub async fn train_from(
+    cfg: &ExperimentConfig,
+    data: &Dataset,
+    device: &Device,
+    backend: &str,
+    control: &Control,
+    on_event: &mut dyn FnMut(&Event),
+    init: Option<Net>,
+) -> RunResult {
     let started = now_seconds();
     let mut result = RunResult::new(cfg.clone(), backend);
     let problems = cfg.validate_against(data);
@@ -164,7 +262,7 @@ pub async fn train(
         let msg = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
         return result.end(Status::Failed, msg, started, on_event);
     }
-    match train_inner(cfg, data, device, control, on_event, &mut result).await {
+    match train_inner(cfg, data, device, control, on_event, &mut result, init).await {
         Ok((status, msg)) => result.end(status, msg, started, on_event),
         Err(msg) => result.end(Status::Failed, msg, started, on_event),
     }
@@ -177,11 +275,20 @@ async fn train_inner(
     control: &Control,
     on_event: &mut dyn FnMut(&Event),
     result: &mut RunResult,
+    init: Option<Net>,
 ) -> Result<(Status, String), String> {
     let prep = prepare(cfg, data);
     device.seed(cfg.seed);
     let ad = device.clone().autodiff();
-    let mut model = Net::from_config(cfg, &ad)?;
+    let mut model = match init {
+        // valid() then train(): whatever state the net was kept in, it comes
+        // back as a fresh autodiff leaf on this device.
+        Some(net) => {
+            check_architecture(&net, cfg)?;
+            net.valid().to_device(&device.clone().inner()).train()
+        }
+        None => Net::from_config(cfg, &ad)?,
+    };
     let mut optimizer = optim::build(cfg);
     let ce = CrossEntropyLoss::new(None, &ad);
     let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];

@@ -1,0 +1,150 @@
+//! The model file: a trained net with the config that built it, so that a
+//! file alone is enough to rebuild, evaluate or continue training the net.
+//!
+//! Layout:
+//!
+//! ```text
+//! RESLABMODEL1\n                 13 bytes of magic
+//! u32 little-endian N            length of the config JSON
+//! N bytes                        the ExperimentConfig as JSON
+//! the rest                       Burn's record of the net's parameters (burnpack),
+//!                                BN running statistics included
+//! ```
+//!
+//! Burn 0.22 has no `BinBytesRecorder` any more: its record system is the
+//! non-generic `ModuleRecord`, serialised as burnpack (`into_bytes` /
+//! `from_bytes`), which is what the last part holds.
+//!
+//! Loading checks everything and reports a problem as an error, never a
+//! panic: a file that is not ours, a cut-off file, a config that is not valid,
+//! or parameters that do not fit the architecture the config describes.
+
+use std::collections::HashMap;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, TensorData};
+
+use super::Net;
+use crate::config::ExperimentConfig;
+
+pub const MAGIC: &[u8; 13] = b"RESLABMODEL1\n";
+
+/// The file's bytes. Reads the parameters back synchronously: fine natively
+/// and on the CPU backend; on WebGPU in the browser use [`save_model_async`].
+pub fn save_model(net: &Net, cfg: &ExperimentConfig) -> Vec<u8> {
+    let record = net.valid().into_record().into_bytes().expect("an in-memory record serialises");
+    let config = serde_json::to_vec(cfg).expect("the config serialises");
+    let mut out = Vec::with_capacity(MAGIC.len() + 4 + config.len() + record.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(config.len() as u32).to_le_bytes());
+    out.extend_from_slice(&config);
+    out.extend_from_slice(&record);
+    out
+}
+
+/// [`save_model`] for any device: the parameters are read back
+/// asynchronously (WebGPU cannot block), copied into the same net built on
+/// the CPU backend, and that copy is saved.
+pub async fn save_model_async(net: &Net, cfg: &ExperimentConfig) -> Result<Vec<u8>, String> {
+    let mut collect = Collect::default();
+    net.valid().visit(&mut collect);
+    let mut values = HashMap::with_capacity(collect.params.len());
+    for (path, flat, shape) in collect.params {
+        let data = flat.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
+        values.insert(path, (data.convert::<f32>(), shape));
+    }
+    let cpu = crate::backend::cpu_device();
+    let copy = Net::from_config(cfg, &cpu)?;
+    let mut put = Put { path: vec![], values, device: cpu, missing: vec![] };
+    let copy = copy.map(&mut put);
+    if let Some(p) = put.missing.first() {
+        return Err(format!("saving the model: parameter {p} has no counterpart in a fresh {}", cfg.model));
+    }
+    Ok(save_model(&copy, cfg))
+}
+
+/// Rebuilds the net a file describes on `device` (not autodiff).
+pub fn load_model(bytes: &[u8], device: &Device) -> Result<(Net, ExperimentConfig), String> {
+    let rest = bytes.strip_prefix(&MAGIC[..]).ok_or("not a ResLab model file (it does not start with RESLABMODEL1)")?;
+    let (len, rest) = rest.split_first_chunk::<4>().ok_or("the model file is truncated (it ends inside its header)")?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err(format!("the model file is truncated (its config needs {len} bytes, {} are left)", rest.len()));
+    }
+    let (config, record) = rest.split_at(len);
+    let config = std::str::from_utf8(config).map_err(|_| "the model file's config is not UTF-8 text")?;
+    let cfg = ExperimentConfig::from_json(config).map_err(|e| format!("the model file's config: {e}"))?;
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        let msgs: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        return Err(format!("the model file's config is not valid: {}", msgs.join("; ")));
+    }
+    if record.is_empty() {
+        return Err("the model file is truncated (no parameters after the config)".into());
+    }
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+        .map_err(|e| format!("the model file's parameters cannot be read (truncated or corrupted?): {e}"))?
+        // Whatever float type the file claims, the net computes in its own.
+        .cast_to_module_dtype();
+    let net = Net::from_config(&cfg, device)?;
+    let net = net
+        .try_load_record(record)
+        .map_err(|e| format!("the model file's parameters do not fit a {} ({}): {e}", cfg.model, cfg.dataset.id()))?;
+    Ok((net, cfg))
+}
+
+/// Every float parameter (BN running statistics included) as a flat tensor,
+/// with its module path and shape.
+#[derive(Default)]
+struct Collect {
+    path: Vec<String>,
+    params: Vec<(String, Tensor<1>, Vec<usize>)>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        let shape = t.dims().to_vec();
+        let n = shape.iter().product::<usize>();
+        self.params.push((self.path.join("."), t.reshape([n]), shape));
+    }
+}
+
+/// Replaces each float parameter by the value collected under its path.
+struct Put {
+    path: Vec<String>,
+    values: HashMap<String, (TensorData, Vec<usize>)>,
+    device: Device,
+    missing: Vec<String>,
+}
+
+impl ModuleMapper for Put {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let path = self.path.join(".");
+        match self.values.remove(&path) {
+            Some((data, shape)) if shape.len() == D => {
+                let value: Tensor<1> = Tensor::from_data(data, &self.device);
+                let dims: [usize; D] = std::array::from_fn(|i| shape[i]);
+                param.map(|_| value.reshape(dims))
+            }
+            _ => {
+                self.missing.push(path);
+                param
+            }
+        }
+    }
+}
