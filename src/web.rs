@@ -1,26 +1,69 @@
 //! The bindings the page's Web Worker calls (`www/worker.js`).
 //!
-//! The worker owns one device and the loaded datasets; they live here in a
-//! thread-local (a worker is single-threaded). Every function reports bad
-//! input as a JS `Error` with a readable message, never by trapping.
+//! The worker owns one device, the loaded datasets and the trained (or
+//! loaded) models; they live here in a thread-local (a worker is
+//! single-threaded). Every function reports bad input as a JS `Error` with a
+//! readable message, never by trapping.
+//!
+//! JSON in, JSON out. The shapes:
+//! - `presets()`: `[{id, title, summary, look_for, budget_note, table, reference: [{match, label, test_error, note}]}]`
+//! - `expand_preset(…)`, `expand_grid(…)`: `[{label, config}]`
+//! - `evaluate_model(…)`: `{test_accuracy, test_loss, confusion_matrix, per_class_accuracy, test_predictions}`
+//! - `layer_stats(…)`: `[{name, index, std}]` (Fig. 7; see `model::response_std` for the convention)
+//! - `dataset_labels(…)`: `{labels, classes, channels, height, width}`
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use burn::module::Module;
 use burn::tensor::Device;
 use wasm_bindgen::prelude::*;
 
 use crate::backend;
 use crate::config::ExperimentConfig;
 use crate::data::{self, Dataset, DatasetKind};
-use crate::model;
+use crate::lab;
+use crate::model::{self, Net};
 use crate::train;
+
+/// Models kept at once (trained or loaded): each holds its weights on the
+/// device, so the oldest is dropped beyond this.
+const KEPT_MODELS: usize = 6;
 
 #[derive(Default)]
 struct State {
     device: Option<(Device, &'static str)>,
     datasets: HashMap<String, Rc<Dataset>>,
+    /// (run key, model), oldest first.
+    models: Vec<(String, Rc<(Net, ExperimentConfig)>)>,
+}
+
+impl State {
+    fn keep_model(&mut self, key: String, net: Net, cfg: ExperimentConfig) {
+        self.models.retain(|(k, _)| *k != key);
+        // Evaluation mode: no autodiff graph is kept alive with the weights.
+        self.models.push((key, Rc::new((net.valid(), cfg))));
+        if self.models.len() > KEPT_MODELS {
+            self.models.remove(0);
+        }
+    }
+
+    fn model(&self, key: &str) -> Result<Rc<(Net, ExperimentConfig)>, JsValue> {
+        self.models
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m.clone())
+            .ok_or_else(|| js_err(format!("no model kept as '{key}' (only the last {KEPT_MODELS} trained or loaded models are kept)")))
+    }
+
+    fn dataset(&self, key: &str) -> Result<Rc<Dataset>, JsValue> {
+        self.datasets.get(key).cloned().ok_or_else(|| js_err(format!("no dataset loaded as '{key}'")))
+    }
+
+    fn device(&self) -> Result<(Device, &'static str), JsValue> {
+        self.device.clone().ok_or_else(|| js_err("no backend: call init_backend first"))
+    }
 }
 
 thread_local! {
@@ -126,27 +169,158 @@ impl Default for Control {
 
 /// Train on dataset slot `key`; `on_event` receives each event as a JSON
 /// string; the promise resolves to the result JSON (whatever the status).
+/// The trained model is kept under `run_key` (for `save_model`,
+/// `evaluate_model`, `layer_stats`, or a later run's `init_model`). With
+/// `init_model`, training continues from that kept model (fresh optimizer
+/// state); a model of another architecture or input shape fails the run with
+/// a message.
 #[wasm_bindgen]
-pub fn train(config_json: String, key: String, control: &Control, on_event: js_sys::Function) -> js_sys::Promise {
+pub fn train(
+    config_json: String,
+    key: String,
+    control: &Control,
+    on_event: js_sys::Function,
+    run_key: String,
+    init_model: Option<String>,
+) -> js_sys::Promise {
     let control = control.inner.clone();
     wasm_bindgen_futures::future_to_promise(async move {
         let cfg = ExperimentConfig::from_json(&config_json).map_err(js_err)?;
-        let (device, name, dataset) = STATE.with(|s| {
+        let (device, name, dataset, init) = STATE.with(|s| {
             let s = s.borrow();
-            let (device, name) = s.device.clone().ok_or_else(|| js_err("no backend: call init_backend first"))?;
-            let dataset = s
-                .datasets
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| js_err(format!("no dataset loaded as '{key}'")))?;
-            Ok::<_, JsValue>((device, name, dataset))
+            let (device, name) = s.device()?;
+            let dataset = s.dataset(&key)?;
+            let init = match init_model.as_deref() {
+                None | Some("") => None,
+                Some(k) => Some(s.model(k)?.0.clone()),
+            };
+            Ok::<_, JsValue>((device, name, dataset, init))
         })?;
         let mut emit = |e: &train::Event| {
             let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(&e.to_json()));
         };
-        let result = train::train(&cfg, &dataset, &device, name, &control, &mut emit).await;
+        let mut result = train::train_from(&cfg, &dataset, &device, name, &control, &mut emit, init).await;
+        if let Some(net) = result.model.take() {
+            STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg));
+        }
         Ok(JsValue::from_str(&result.to_json()))
     })
+}
+
+/// The preset list: `[{id, title, summary, look_for, budget_note, table, reference}]`.
+#[wasm_bindgen]
+pub fn presets() -> String {
+    serde_json::to_string(&lab::presets()).expect("presets serialise")
+}
+
+/// A preset's runs, `[{label, config}]`. `budget`: smoke | classroom | paper;
+/// `scale` multiplies the classroom run length; `overrides_json` ("" or a
+/// partial config) is applied last to every run.
+#[wasm_bindgen]
+pub fn expand_preset(id: String, budget: String, scale: f64, overrides_json: String) -> Result<String, JsValue> {
+    let budget = lab::Budget::parse(&budget).map_err(js_err)?;
+    let overrides = lab::parse_partial("overrides", &overrides_json).map_err(js_err)?;
+    let runs = lab::expand_preset(&id, budget, scale, &overrides).map_err(js_err)?;
+    Ok(serde_json::to_string(&runs).expect("runs serialise"))
+}
+
+/// A grid document's runs, `[{label, config}]` (format: `src/lab/mod.rs`).
+#[wasm_bindgen]
+pub fn expand_grid(grid_json: String) -> Result<String, JsValue> {
+    let runs = lab::Grid::from_json(&grid_json).and_then(|g| g.expand()).map_err(js_err)?;
+    Ok(serde_json::to_string(&runs).expect("runs serialise"))
+}
+
+/// The model file (`RESLABMODEL1`, config, Burn record) of a kept model.
+/// A promise (resolving to a `Uint8Array`): on WebGPU the weights can only
+/// be read back asynchronously.
+#[wasm_bindgen]
+pub fn save_model(run_key: String) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let m = STATE.with(|s| s.borrow().model(&run_key))?;
+        let bytes = model::save_model_async(&m.0, &m.1).await.map_err(js_err)?;
+        Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+    })
+}
+
+/// Load a model file and keep it under `run_key`; returns its config JSON.
+#[wasm_bindgen]
+pub fn load_model(run_key: String, bytes: js_sys::Uint8Array) -> Result<String, JsValue> {
+    let (device, _) = STATE.with(|s| s.borrow().device())?;
+    let (net, cfg) = model::load_model(&bytes.to_vec(), &device).map_err(js_err)?;
+    let json = cfg.to_json();
+    STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg));
+    Ok(json)
+}
+
+#[wasm_bindgen]
+pub fn forget_model(run_key: String) {
+    STATE.with(|s| s.borrow_mut().models.retain(|(k, _)| *k != run_key));
+}
+
+/// Evaluate a kept model on the test split of dataset slot `dataset_key`, as
+/// its run did (the config's `test_limit`, the training split's mean).
+/// Resolves to `{test_accuracy, test_loss, confusion_matrix, per_class_accuracy, test_predictions}`.
+#[wasm_bindgen]
+pub fn evaluate_model(run_key: String, dataset_key: String) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (m, dataset, (device, _)) = STATE.with(|s| {
+            let s = s.borrow();
+            Ok::<_, JsValue>((s.model(&run_key)?, s.dataset(&dataset_key)?, s.device()?))
+        })?;
+        let report = train::evaluate_test(&m.0, &m.1, &dataset, &device).await.map_err(js_err)?;
+        Ok(JsValue::from_str(&serde_json::to_string(&report).expect("report serialises")))
+    })
+}
+
+/// Fig. 7 for a kept model on the first `n` test images of `dataset_key`
+/// (preprocessed as in the run's evaluation). Resolves to `[{name, index, std}]`:
+/// per layer, the per-channel std of the response after BN (before ReLU or
+/// the addition) over images and positions, averaged over channels.
+#[wasm_bindgen]
+pub fn layer_stats(run_key: String, dataset_key: String, n: u32) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (m, dataset, (device, _)) = STATE.with(|s| {
+            let s = s.borrow();
+            Ok::<_, JsValue>((s.model(&run_key)?, s.dataset(&dataset_key)?, s.device()?))
+        })?;
+        let (net, cfg) = (&m.0, &m.1);
+        if dataset.kind.channels() != cfg.dataset.channels() || dataset.kind.size() != cfg.dataset.size() {
+            return Err(js_err(format!("the model is for {} images but the dataset is {}", cfg.dataset.display_name(), dataset.kind.display_name())));
+        }
+        let prep = train::prepare(cfg, &dataset);
+        let stats = model::response_std(net, &prep.test, &prep.mean, n as usize, &device).await.map_err(js_err)?;
+        Ok(JsValue::from_str(&serde_json::to_string(&stats).expect("stats serialise")))
+    })
+}
+
+/// Raw pixels of test images `start..start+count` (clamped to the split) of
+/// dataset slot `dataset_key`: u8, laid out `[n][c][h][w]` as the files store
+/// CIFAR-10 (channel-major per image: all red, then green, then blue; MNIST
+/// has one channel), `c·h·w` bytes per image.
+#[wasm_bindgen]
+pub fn dataset_images(dataset_key: String, start: u32, count: u32) -> Result<js_sys::Uint8Array, JsValue> {
+    let dataset = STATE.with(|s| s.borrow().dataset(&dataset_key))?;
+    let test = &dataset.test;
+    let start = (start as usize).min(test.len());
+    let end = start.saturating_add(count as usize).min(test.len());
+    let ppi = test.pixels_per_image();
+    Ok(js_sys::Uint8Array::from(&test.images[start * ppi..end * ppi]))
+}
+
+/// `{labels: [test labels], classes: ["airplane", …] or ["0", …, "9"], channels, height, width}`.
+#[wasm_bindgen]
+pub fn dataset_labels(dataset_key: String) -> Result<String, JsValue> {
+    let dataset = STATE.with(|s| s.borrow().dataset(&dataset_key))?;
+    let t = &dataset.test;
+    Ok(serde_json::json!({
+        "labels": t.labels,
+        "classes": dataset.kind.class_names(),
+        "channels": t.channels,
+        "height": t.height,
+        "width": t.width,
+    })
+    .to_string())
 }
 
 /// Time training steps (the TF.js/PyTorch reference protocol) on the current backend.
