@@ -3,6 +3,10 @@
 //!   reslab describe resnet20
 //!   reslab train --model resnet20 --dataset cifar10 --epochs 1 --out run.json
 //!   reslab train --config experiment.json --data ~/datasets/cifar-10-binary.tar.gz
+//!   reslab train --preset degradation --budget smoke --out runs/
+//!   reslab train --grid my-grid.json --out runs/
+//!   reslab train --model resnet20 --dataset cifar10 --save-model r20.reslab
+//!   reslab eval --model r20.reslab
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,9 +16,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use reslab::backend::{self, BackendKind};
 use reslab::config::{ExperimentConfig, OptimizerKind, Schedule, Shortcut, Stem};
-use reslab::data::{self, DatasetKind};
+use reslab::data::{self, Dataset, DatasetKind};
+use reslab::lab::{self, Budget, PlannedRun};
 use reslab::model;
-use reslab::train::{self, Control, Event};
+use reslab::train::{self, Control, Event, RunResult, Status};
+use serde_json::{Map, Value, json};
 
 #[derive(Parser)]
 #[command(name = "reslab", version, about = "Train the ResNet paper's nets and ablations")]
@@ -40,8 +46,32 @@ enum Command {
     },
     /// List the model ids.
     Models,
-    /// Train one experiment and write its result JSON.
+    /// List the presets (the paper's ablations as ready-made grids).
+    Presets {
+        /// Print them as JSON (with their texts and reference numbers).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Train one experiment and write its result JSON, or a preset or grid of
+    /// experiments with one result JSON per run.
     Train(TrainArgs),
+    /// Evaluate a saved model (`train --save-model`) on the test split.
+    Eval {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Official dataset files, or the folder holding them. Default: the built-in sample.
+        #[arg(long, num_args = 1..)]
+        data: Vec<PathBuf>,
+        /// Evaluate on the first N test images (default: the model's config).
+        #[arg(long)]
+        test_limit: Option<usize>,
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu", "ndarray"])]
+        backend: String,
+        /// Print the result as JSON (accuracy, loss, confusion matrix, predictions).
+        #[arg(long)]
+        json: bool,
+    },
     /// Time training steps (the TF.js/PyTorch reference protocol); prints a table and JSON lines.
     Bench {
         #[arg(long, value_delimiter = ',', default_value = "resnet20,plain20,mnist-cnn")]
@@ -70,6 +100,24 @@ struct TrainArgs {
     /// Experiment config JSON; flags given as well override its fields.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Run a preset (`reslab presets`); config flags apply to every run.
+    #[arg(long, conflicts_with_all = ["config", "paper", "grid"])]
+    preset: Option<String>,
+    /// smoke (seconds) | classroom (minutes on a GPU) | paper (the full recipe)
+    #[arg(long, default_value = "classroom", requires = "preset")]
+    budget: String,
+    /// Multiply the classroom run length (steps, epochs, milestones) by this.
+    #[arg(long, default_value_t = 1.0, requires = "preset")]
+    scale: f64,
+    /// Run a grid of experiments (JSON: name, base, runs, grid); config flags apply to every run.
+    #[arg(long, conflicts_with_all = ["config", "paper"])]
+    grid: Option<PathBuf>,
+    /// Write the trained model here (one run only).
+    #[arg(long, conflicts_with_all = ["preset", "grid"])]
+    save_model: Option<PathBuf>,
+    /// Start from this saved model instead of a fresh initialisation (fresh optimizer state).
+    #[arg(long, conflicts_with_all = ["preset", "grid"])]
+    init_model: Option<PathBuf>,
     /// mnist | fashion-mnist | cifar10
     #[arg(long)]
     dataset: Option<String>,
@@ -124,7 +172,8 @@ struct TrainArgs {
     paper: bool,
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu", "ndarray"])]
     backend: String,
-    /// Where to write the result JSON.
+    /// Where to write the result JSON; with --preset/--grid, a directory
+    /// for one result JSON per run (01-plain20.json, …).
     #[arg(long)]
     out: Option<PathBuf>,
     /// No progress bar (one line per epoch instead).
@@ -141,8 +190,21 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Presets { json } => {
+            let ps = lab::presets();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ps).expect("presets serialise"));
+            } else {
+                for p in ps {
+                    println!("{:<16} {}", p.id, p.title);
+                }
+            }
+            Ok(())
+        }
         Command::Describe { model, dataset, shortcut, stem, json } => describe(&model, &dataset, shortcut, stem, json),
+        Command::Train(args) if args.preset.is_some() || args.grid.is_some() => run_queue(args),
         Command::Train(args) => run_train(args),
+        Command::Eval { model, data, test_limit, backend, json } => run_eval(&model, &data, test_limit, &backend, json),
         Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, json } => {
             run_bench(&models, &optimizers, &batches, &backend, warmup, steps, budget, json)
         }
@@ -283,32 +345,37 @@ fn is_dataset_file(p: &Path) -> bool {
     n.contains("idx") || n.ends_with(".bin") || n.ends_with(".tar.gz") || n.ends_with(".tgz") || n.ends_with(".tar") || n.ends_with("batches.meta.txt")
 }
 
-fn run_train(a: TrainArgs) -> Result<(), String> {
-    let cfg = build_config(&a)?;
-    let dataset = if a.data.is_empty() {
-        let files = data::sample::builtin_files(cfg.dataset)
-            .ok_or_else(|| format!("no built-in sample for {}: pass --data with the official files", cfg.dataset.id()))?;
-        let mut d = data::load_files(&files, Some(cfg.dataset)).map_err(|e| e.to_string())?;
+/// The dataset a run of `kind` trains on: `--data` (when given, whatever
+/// kind it holds), else the built-in sample of `kind`.
+fn load_dataset(paths: &[PathBuf], kind: DatasetKind) -> Result<Dataset, String> {
+    if paths.is_empty() {
+        let files = data::sample::builtin_files(kind)
+            .ok_or_else(|| format!("no built-in sample for {}: pass --data with the official files", kind.id()))?;
+        let mut d = data::load_files(&files, Some(kind)).map_err(|e| e.to_string())?;
         d.source = "built-in sample".into();
-        d
+        Ok(d)
     } else {
-        data::load_files(&read_data_files(&a.data)?, Some(cfg.dataset)).map_err(|e| e.to_string())?
-    };
-    let (device, kind) = match a.backend.as_str() {
+        data::load_files(&read_data_files(paths)?, Some(kind)).map_err(|e| e.to_string())
+    }
+}
+
+fn device_for(backend_name: &str) -> Result<(burn::tensor::Device, BackendKind), String> {
+    Ok(match backend_name {
         "wgpu" => (pollster::block_on(backend::wgpu_device())?, BackendKind::Wgpu),
         _ => (backend::cpu_device(), BackendKind::Cpu),
-    };
-    eprintln!(
-        "{} on {} ({} train / {} test images, {}), backend {}",
-        cfg.model,
-        cfg.dataset.id(),
-        dataset.train.len(),
-        dataset.test.len(),
-        dataset.source,
-        kind.id()
-    );
+    })
+}
 
-    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+/// Trains one config with a progress bar (or one line per epoch with `quiet`).
+fn train_with_progress(
+    cfg: &ExperimentConfig,
+    dataset: &Dataset,
+    device: &burn::tensor::Device,
+    kind: BackendKind,
+    quiet: bool,
+    init: Option<model::Net>,
+) -> RunResult {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}")
             .expect("valid template"),
@@ -343,7 +410,35 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         Event::Finished { .. } => bar.finish_and_clear(),
         Event::Paused | Event::Resumed => {}
     };
-    let result = pollster::block_on(train::train(&cfg, &dataset, &device, kind.id(), &Control::new(), &mut on_event));
+    pollster::block_on(train::train_from(cfg, dataset, device, kind.id(), &Control::new(), &mut on_event, init))
+}
+
+fn run_train(a: TrainArgs) -> Result<(), String> {
+    let mut cfg = build_config(&a)?;
+    let (device, kind) = device_for(&a.backend)?;
+    // A saved model brings its own architecture; flags still set the rest.
+    let init = match &a.init_model {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let (net, saved) = model::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", p.display()))?;
+            if a.config.is_none() && a.model.is_none() && a.dataset.is_none() {
+                (cfg.model, cfg.dataset, cfg.shortcut, cfg.stem) = (saved.model, saved.dataset, saved.shortcut, saved.stem);
+            }
+            Some(net)
+        }
+        None => None,
+    };
+    let dataset = load_dataset(&a.data, cfg.dataset)?;
+    eprintln!(
+        "{} on {} ({} train / {} test images, {}), backend {}",
+        cfg.model,
+        cfg.dataset.id(),
+        dataset.train.len(),
+        dataset.test.len(),
+        dataset.source,
+        kind.id()
+    );
+    let result = train_with_progress(&cfg, &dataset, &device, kind, a.quiet, init);
     let acc = result.test_accuracy.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
     eprintln!(
         "{:?}: {}  test accuracy {acc}  ({:.1}s, {:.0} img/s)",
@@ -353,10 +448,173 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         std::fs::write(out, result.to_json()).map_err(|e| format!("{}: {e}", out.display()))?;
         eprintln!("result written to {}", out.display());
     }
+    if let (Some(path), Some(net)) = (&a.save_model, &result.model) {
+        std::fs::write(path, model::save_model(net, &result.config)).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("model written to {}", path.display());
+    }
     match result.status {
         train::Status::Finished | train::Status::Stopped => Ok(()),
         _ => Err(result.message),
     }
+}
+
+/// The config flags given, as a partial config applied to every run of a
+/// preset or grid (after the preset's budget).
+fn flag_overrides(a: &TrainArgs) -> Result<Map<String, Value>, String> {
+    let mut m = Map::new();
+    let mut set = |k: &str, v: Value| {
+        m.insert(k.into(), v);
+    };
+    if let Some(s) = &a.dataset {
+        set("dataset", json!(parse_dataset(s)?.id()));
+    }
+    if let Some(o) = &a.optimizer {
+        let o = OptimizerKind::parse(o)
+            .ok_or_else(|| format!("optimizer: unknown optimizer '{o}' (sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop)"))?;
+        set("optimizer", json!(o.id()));
+    }
+    for (k, v) in [("model", &a.model), ("shortcut", &a.shortcut), ("stem", &a.stem), ("schedule", &a.schedule)] {
+        if let Some(v) = v {
+            set(k, json!(v));
+        }
+    }
+    for (k, v) in [("lr", a.lr), ("momentum", a.momentum), ("weight_decay", a.weight_decay), ("bn_momentum", a.bn_momentum), ("bn_epsilon", a.bn_epsilon)] {
+        if let Some(v) = v {
+            set(k, json!(v));
+        }
+    }
+    for (k, v) in [("max_steps", a.max_steps), ("train_limit", a.train_limit), ("test_limit", a.test_limit), ("patience", a.patience)] {
+        if let Some(v) = v {
+            set(k, json!(v));
+        }
+    }
+    for (k, v) in [("epochs", a.epochs), ("batch_size", a.batch), ("val_size", a.val_size)] {
+        if let Some(v) = v {
+            set(k, json!(v));
+        }
+    }
+    if let Some(v) = a.seed {
+        set("seed", json!(v));
+    }
+    if let Some(v) = a.augment {
+        set("augment", json!(v));
+    }
+    if let Some(v) = &a.milestones {
+        set("milestones", json!(v));
+    }
+    Ok(m)
+}
+
+/// The runs of `--preset` or `--grid`, with the flags applied to each.
+fn plan_queue(a: &TrainArgs) -> Result<Vec<PlannedRun>, String> {
+    let overrides = flag_overrides(a)?;
+    if let Some(id) = &a.preset {
+        return lab::expand_preset(id, Budget::parse(&a.budget)?, a.scale, &overrides);
+    }
+    let path = a.grid.as_ref().expect("a preset or a grid");
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut grid = lab::Grid::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Flags win over everything the grid says: drop axes they fix.
+    grid.grid.retain(|(k, _)| !overrides.contains_key(k));
+    for r in grid.runs.iter_mut().flatten() {
+        r.extend(overrides.clone());
+    }
+    if grid.runs.is_none() {
+        grid.runs = Some(vec![overrides]);
+    }
+    grid.expand().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// `train --preset/--grid`: every run in order, one result JSON each; a run
+/// that fails or diverges is reported and the queue goes on.
+fn run_queue(a: TrainArgs) -> Result<(), String> {
+    let runs = plan_queue(&a)?;
+    let (device, kind) = device_for(&a.backend)?;
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    // Each dataset kind is loaded once, when a run first needs it. `--data`
+    // serves the runs of the kind it holds; the others use the built-in sample.
+    let given = if a.data.is_empty() {
+        None
+    } else {
+        let hint = runs.first().map(|r| r.config.dataset).filter(|k| runs.iter().all(|r| r.config.dataset == *k));
+        let d = data::load_files(&read_data_files(&a.data)?, hint).map_err(|e| e.to_string())?;
+        Some(d)
+    };
+    let mut samples: Vec<(DatasetKind, Result<Dataset, String>)> = Vec::new();
+    let mut rows: Vec<(String, Status, Option<f64>, Option<f64>, f64)> = Vec::new();
+    let n = runs.len();
+    for (i, run) in runs.into_iter().enumerate() {
+        let cfg = &run.config;
+        eprintln!("[{}/{n}] {}: {} on {}", i + 1, run.label, cfg.model, cfg.dataset.id());
+        let dataset = match &given {
+            Some(d) if d.kind == cfg.dataset => Ok(d),
+            _ => {
+                if !samples.iter().any(|(k, _)| *k == cfg.dataset) {
+                    samples.push((cfg.dataset, load_dataset(&[], cfg.dataset)));
+                }
+                let (_, d) = samples.iter().find(|(k, _)| *k == cfg.dataset).expect("just loaded");
+                d.as_ref().map_err(|e| e.clone())
+            }
+        };
+        let result = match dataset {
+            Ok(d) => train_with_progress(cfg, d, &device, kind, a.quiet, None),
+            Err(e) => {
+                let mut r = RunResult::new(cfg.clone(), kind.id());
+                r.message = e;
+                r
+            }
+        };
+        let acc = result.test_accuracy.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
+        eprintln!("[{}/{n}] {:?}: {}  test accuracy {acc}  ({:.1}s)", i + 1, result.status, result.message, result.wall_seconds);
+        if let Some(dir) = &a.out {
+            let path = dir.join(format!("{:02}-{}.json", i + 1, lab::slug(&run.label)));
+            std::fs::write(&path, result.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        rows.push((run.label, result.status, result.best_val_accuracy, result.test_accuracy, result.wall_seconds));
+    }
+
+    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}%", v * 100.0));
+    let width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(5).max(5);
+    println!("{:<width$}  {:<9} {:>12} {:>9} {:>9}", "run", "status", "best val acc", "test acc", "time");
+    for (label, status, val, test, secs) in &rows {
+        let status = format!("{status:?}").to_lowercase();
+        println!("{label:<width$}  {status:<9} {:>12} {:>9} {:>8.1}s", pct(*val), pct(*test), secs);
+    }
+    if let Some(dir) = &a.out {
+        eprintln!("results written to {}", dir.display());
+    }
+    let ok = rows.iter().filter(|r| matches!(r.1, Status::Finished | Status::Stopped)).count();
+    if ok == 0 {
+        return Err(format!("all {} runs failed", rows.len()));
+    }
+    Ok(())
+}
+
+fn run_eval(path: &Path, data_paths: &[PathBuf], test_limit: Option<usize>, backend_name: &str, json: bool) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (device, _) = device_for(backend_name)?;
+    let (net, mut cfg) = model::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+    if test_limit.is_some() {
+        cfg.test_limit = test_limit;
+    }
+    let dataset = load_dataset(data_paths, cfg.dataset)?;
+    let report = pollster::block_on(train::evaluate_test(&net, &cfg, &dataset, &device))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
+    } else {
+        println!(
+            "{} on {} ({} test images, {}): test accuracy {:.2}%, test loss {:.4}",
+            cfg.model,
+            cfg.dataset.id(),
+            report.test_predictions.len(),
+            dataset.source,
+            report.test_accuracy * 100.0,
+            report.test_loss
+        );
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -62,3 +62,139 @@ fn data_can_be_a_folder_of_official_files() {
     assert!(!ok);
     assert!(err.contains("reslab-junk-"), "{err}");
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("reslab-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn presets_are_listed() {
+    let (ok, out, _) = reslab(&["presets"]);
+    assert!(ok);
+    let ids: Vec<&str> = out.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(ids, ["degradation", "depth", "optimizers", "learning-rate", "batchnorm", "resnet34-vs-50"]);
+    let (ok, out, _) = reslab(&["presets", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["reference"][1]["test_error"], 6.97);
+}
+
+#[test]
+fn a_grid_runs_every_run_and_writes_one_result_each() {
+    let dir = temp_dir("grid");
+    let grid = dir.with_extension("json");
+    std::fs::write(&grid, r#"{"name": "tiny", "base": {"max_steps": 2, "batch_size": 8, "train_limit": 64, "test_limit": 32},
+        "grid": {"model": ["cnn", "mlp"]}}"#).unwrap();
+    let (ok, out, err) = reslab(&["train", "--grid", grid.to_str().unwrap(), "--quiet", "--out", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let mut files: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["01-cnn.json", "02-mlp.json"]);
+    for (f, model) in files.iter().zip(["cnn", "mlp"]) {
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+        assert_eq!(v["status"], "finished");
+        assert_eq!(v["config"]["model"], model);
+        assert_eq!(v["steps"].as_array().unwrap().len(), 2);
+        assert_eq!(v["test_predictions"].as_array().unwrap().len(), 32);
+    }
+    // The summary table: a header and one row per run.
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(rows[1].starts_with("cnn") && rows[1].contains("finished"), "{out}");
+
+    // Flags apply to every run: --max-steps 1 overrides the grid's 2.
+    let (ok, _, err) = reslab(&["train", "--grid", grid.to_str().unwrap(), "--max-steps", "1", "--quiet", "--out", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("02-mlp.json")).unwrap()).unwrap();
+    assert_eq!(v["steps"].as_array().unwrap().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&grid);
+}
+
+#[test]
+fn an_invalid_grid_is_refused_before_anything_runs() {
+    let dir = temp_dir("badgrid");
+    let grid = dir.with_extension("json");
+    for (text, want) in [
+        (r#"{"grid": {"optimzer": ["adam"]}}"#, "grid.optimzer: unknown config field"),
+        (r#"{"runs": [{"lr": 0.1}, {"lr": -1}]}"#, "run 2 (lr -1): lr: learning rate must be a positive number (got -1)"),
+    ] {
+        std::fs::write(&grid, text).unwrap();
+        let (ok, _, err) = reslab(&["train", "--grid", grid.to_str().unwrap(), "--quiet", "--out", dir.to_str().unwrap()]);
+        assert!(!ok);
+        assert!(err.contains(want), "{err}");
+        assert!(!dir.exists(), "nothing is written");
+    }
+    let (ok, _, err) = reslab(&["train", "--preset", "nope", "--out", dir.to_str().unwrap()]);
+    assert!(!ok && err.contains("unknown preset 'nope'"), "{err}");
+    let _ = std::fs::remove_file(&grid);
+}
+
+#[test]
+fn a_preset_runs_with_flags_applied_and_invalid_flags_stop_it_up_front() {
+    let dir = temp_dir("preset");
+    // The smoke budget's train_limit is 64: --val-size 70 makes every run invalid.
+    let (ok, _, err) = reslab(&["train", "--preset", "degradation", "--budget", "smoke", "--val-size", "70", "--quiet", "--out", dir.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("run 1 (plain20): val_size: val_size (70) must be smaller than train_limit (64)"), "{err}");
+    assert!(!dir.exists());
+    let (ok, out, err) = reslab(&[
+        "train", "--preset", "batchnorm", "--budget", "smoke", "--max-steps", "1", "--quiet", "--out", dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let mut files: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["01-bn-momentum-0-1-bn-epsilon-0-00001.json", "02-bn-momentum-0-01-bn-epsilon-0-001.json"]);
+    assert!(out.contains("bn_momentum 0.01 · bn_epsilon 0.001"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(&files[1])).unwrap()).unwrap();
+    assert_eq!((v["config"]["bn_momentum"].as_f64(), v["steps"].as_array().unwrap().len()), (Some(0.01), 1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_failed_run_is_reported_and_the_queue_goes_on() {
+    let dir = temp_dir("queue");
+    let grid = dir.with_extension("json");
+    // There is no built-in Fashion-MNIST sample: that run fails, MNIST's runs.
+    std::fs::write(&grid, r#"{"base": {"max_steps": 1, "batch_size": 8, "train_limit": 64, "test_limit": 16},
+        "grid": {"dataset": ["fashion-mnist", "mnist"]}}"#).unwrap();
+    let (ok, out, err) = reslab(&["train", "--grid", grid.to_str().unwrap(), "--quiet", "--out", dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.contains("no built-in sample for fashion-mnist"), "{err}");
+    let failed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("01-fashion-mnist.json")).unwrap()).unwrap();
+    let finished: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("02-mnist.json")).unwrap()).unwrap();
+    assert_eq!((failed["status"].as_str(), finished["status"].as_str()), (Some("failed"), Some("finished")));
+    assert!(out.lines().nth(1).unwrap().contains("failed"), "{out}");
+    // When every run fails, the exit code says so.
+    std::fs::write(&grid, r#"{"base": {"dataset": "fashion-mnist", "max_steps": 1}}"#).unwrap();
+    let (ok, _, err) = reslab(&["train", "--grid", grid.to_str().unwrap(), "--quiet"]);
+    assert!(!ok && err.contains("all 1 runs failed"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&grid);
+}
+
+#[test]
+fn a_saved_model_evaluates_to_the_runs_test_accuracy() {
+    let dir = temp_dir("model");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (model, result) = (dir.join("m.reslab"), dir.join("run.json"));
+    let (ok, _, err) = reslab(&[
+        "train", "--model", "cnn", "--max-steps", "20", "--batch", "16", "--test-limit", "200", "--quiet",
+        "--out", result.to_str().unwrap(), "--save-model", model.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&result).unwrap()).unwrap();
+    let (ok, out, err) = reslab(&["eval", "--model", model.to_str().unwrap(), "--json"]);
+    assert!(ok, "{err}");
+    let ev: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(ev["test_accuracy"], run["test_accuracy"]);
+    assert_eq!(ev["test_predictions"], run["test_predictions"]);
+    let (ok, out, _) = reslab(&["eval", "--model", model.to_str().unwrap()]);
+    assert!(ok && out.contains("test accuracy") && out.contains("200 test images"), "{out}");
+    // Not a model file.
+    let (ok, _, err) = reslab(&["eval", "--model", result.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a ResLab model file"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
