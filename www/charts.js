@@ -27,15 +27,19 @@ function withAlpha(hex, alpha) {
  * Appending past the end is O(series); an x already present is O(1); only a
  * new x inside the range triggers one merge for the whole batch.
  */
+const NO_VALUES = new Float64Array(0);
+
 export class AlignedTable {
   constructor() {
     this.xs = [];
-    this.index = new Map();
     this.series = [];
   }
 
   addSeries() {
-    this.series.push(new Array(this.xs.length).fill(null));
+    // An array that starts (and stays) all-number keeps its doubles unboxed.
+    // Array.from, not a [] literal: V8 remembers per literal site that some
+    // array once held null (the epoch charts' gaps) and boxes all later ones.
+    this.series.push(this.xs.length ? new Array(this.xs.length).fill(null) : Array.from(NO_VALUES));
     return this.series.length - 1;
   }
 
@@ -43,31 +47,49 @@ export class AlignedTable {
     return [this.xs, ...this.series];
   }
 
+  /** Index of x in the sorted xs, or -1. Binary search: no per-point index to keep. */
+  find(x) {
+    let lo = 0;
+    let hi = this.xs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.xs[mid];
+      if (v === x) return mid;
+      if (v < x) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * Appends one row past the end: `values` maps series index → y, the other
+   * series get a gap. Writing the values directly (not null first) keeps
+   * all-number arrays unboxed in V8: 8 bytes a point.
+   */
+  appendRow(x, values) {
+    this.xs.push(x);
+    for (let k = 0; k < this.series.length; k++) this.series[k].push(values.has(k) ? values.get(k) : null);
+  }
+
   /** Sets many (x, y) pairs of one series; pairs need not be sorted. */
   setMany(si, pairs) {
     const ys = this.series[si];
     let pending = null;
     for (const [x, y] of pairs) {
-      let i = this.index.get(x);
-      if (i === undefined) {
-        const n = this.xs.length;
-        if (n === 0 || x > this.xs[n - 1]) {
-          i = n;
-          this.xs.push(x);
-          this.index.set(x, i);
-          for (const s of this.series) s.push(null);
-        } else {
-          (pending ??= []).push([x, y]);
-          continue;
-        }
+      const n = this.xs.length;
+      if (n === 0 || x > this.xs[n - 1]) {
+        this.appendRow(x, new Map([[si, y]]));
+        continue;
       }
-      ys[i] = y;
+      const i = this.find(x);
+      if (i < 0) (pending ??= []).push([x, y]);
+      else ys[i] = y;
     }
     if (pending) this.merge(si, pending);
   }
 
   merge(si, pairs) {
-    const newXs = [...new Set(pairs.map((p) => p[0]))].filter((x) => !this.index.has(x)).sort((a, b) => a - b);
+    const newXs = [...new Set(pairs.map((p) => p[0]))].filter((x) => this.find(x) < 0).sort((a, b) => a - b);
     const xs = [];
     const map = []; // old index -> new index
     let i = 0;
@@ -86,14 +108,12 @@ export class AlignedTable {
       return s;
     });
     this.xs = xs;
-    this.index = new Map(xs.map((x, k) => [x, k]));
     const ys = this.series[si];
-    for (const [x, y] of pairs) ys[this.index.get(x)] = y;
+    for (const [x, y] of pairs) ys[this.find(x)] = y;
   }
 
   clear() {
     this.xs = [];
-    this.index = new Map();
     this.series = [];
   }
 
@@ -322,7 +342,6 @@ export class RunCharts {
       id,
       label,
       color,
-      steps: [],
       ema: new Ema(this.smoothing),
       si: {
         raw: this.steps.addSeries(id, { label: `${short} raw`, stroke: withAlpha(color, 0.3), width: 1, points: { show: false }, readout: false }),
@@ -378,6 +397,7 @@ export class RunCharts {
   appendSteps(id, points) {
     const run = this.runs.get(id);
     if (!run || !Array.isArray(points) || points.length === 0) return;
+    const table = this.steps.table;
     const raw = [];
     const smooth = [];
     for (const p of points) {
@@ -385,17 +405,21 @@ export class RunCharts {
       const x = Number(p[0]);
       const y = p[1] === null ? NaN : Number(p[1]);
       if (!Number.isFinite(x)) continue;
-      run.steps.push([x, y]);
-      if (Number.isFinite(y)) {
-        raw.push([x, y]);
-        smooth.push([x, run.ema.push(y)]);
+      const yr = Number.isFinite(y) ? y : null;
+      const ye = Number.isFinite(y) ? run.ema.push(y) : null;
+      const n = table.xs.length;
+      if (n === 0 || x > table.xs[n - 1]) {
+        // The usual case: a new step past the end, both series in one row.
+        table.appendRow(x, new Map([[run.si.raw, yr], [run.si.ema, ye]]));
       } else {
-        raw.push([x, null]);
-        smooth.push([x, null]);
+        raw.push([x, yr]);
+        smooth.push([x, ye]);
       }
     }
-    this.steps.table.setMany(run.si.raw, raw);
-    this.steps.table.setMany(run.si.ema, smooth);
+    if (raw.length) {
+      table.setMany(run.si.raw, raw);
+      table.setMany(run.si.ema, smooth);
+    }
     this.steps.dirty = true;
     this.schedule();
   }
@@ -426,10 +450,13 @@ export class RunCharts {
   setSmoothing(weight) {
     const w = Math.min(0.999, Math.max(0, Number(weight) || 0));
     this.smoothing = w;
+    const table = this.steps.table;
     for (const run of this.runs.values()) {
+      // Recomputed from the raw series in the table (no second copy of the points).
       run.ema = new Ema(w);
-      const pairs = run.steps.map(([x, y]) => [x, Number.isFinite(y) ? run.ema.push(y) : null]);
-      this.steps.table.setMany(run.si.ema, pairs);
+      const raw = table.series[run.si.raw];
+      const ema = table.series[run.si.ema];
+      for (let k = 0; k < raw.length; k++) ema[k] = raw[k] === null ? null : run.ema.push(raw[k]);
     }
     this.steps.dirty = true;
     this.schedule();
