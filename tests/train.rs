@@ -131,6 +131,17 @@ fn a_huge_learning_rate_diverges_with_a_message() {
 }
 
 #[test]
+fn adam_at_lr_10_is_called_diverged_though_its_loss_stays_finite() {
+    let mnist = sample(DatasetKind::Mnist);
+    let cfg = ExperimentConfig { optimizer: OptimizerKind::Adam, lr: 10.0, max_steps: Some(40), log_every: 1, batch_size: 32, test_limit: Some(100), ..Default::default() };
+    let (r, _) = run(&cfg, &mnist);
+    assert_eq!(r.status, Status::Diverged, "{}", r.message);
+    assert!(r.message.contains("above 1000"), "{}", r.message);
+    // The curve up to the divergence is kept.
+    assert!(!r.steps.is_empty() && r.steps.iter().all(|p| p.loss.is_finite()));
+}
+
+#[test]
 fn stop_ends_the_run_and_keeps_what_it_has() {
     let mnist = sample(DatasetKind::Mnist);
     let cfg = ExperimentConfig { max_steps: Some(1000), log_every: 2, batch_size: 16, test_limit: Some(100), ..Default::default() };

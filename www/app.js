@@ -1338,11 +1338,12 @@ let lastShownRunId = null;
 let progressTimer = 0;
 let progressLast = 0;
 
-/** Renders the progress panel on an animation frame, at most ten times a second. */
+/** Renders the progress panel on an animation frame, at most twice a second. */
 function scheduleProgress(run) {
   progressRun = run;
   if (progressFrame || progressTimer) return;
-  const wait = 100 - (performance.now() - progressLast);
+  // Twice a second: readable, and few distinct strings for the browser to lay out.
+  const wait = 500 - (performance.now() - progressLast);
   if (wait > 0 && !run.done) {
     progressTimer = setTimeout(() => {
       progressTimer = 0;

@@ -181,6 +181,11 @@ pub async fn evaluate_test(net: &Net, cfg: &ExperimentConfig, data: &Dataset, de
     })
 }
 
+/// A cross-entropy above this has diverged even while it is still finite:
+/// chance level is ln(classes) ≈ 2.3, so 1000 means logits hundreds of units
+/// wrong (Adam at lr = 10 bounces around 1e6 without ever reaching NaN).
+pub const DIVERGED_LOSS: f32 = 1000.0;
+
 /// Early stopping on the validation loss (seed 002 used patience 2).
 pub struct EarlyStop {
     pub patience: usize,
@@ -350,19 +355,31 @@ async fn train_inner(
                 train_seconds += t1 - t0;
                 t0 = t1;
                 let mut points = Vec::with_capacity(steps.len());
+                let mut diverged = None;
                 for (((s, n), l), h) in steps.iter().zip(&losses).zip(&hits) {
                     if !l.is_finite() {
-                        return Ok((Status::Diverged, format!("diverged at step {s} (loss is {l})")));
+                        diverged = Some(format!("diverged at step {s} (loss is {l})"));
+                        break;
+                    }
+                    if *l > DIVERGED_LOSS {
+                        diverged = Some(format!("diverged at step {s} (loss is {l:.3e}, above {DIVERGED_LOSS})"));
+                        break;
                     }
                     loss_sum += *l as f64 * *n as f64;
                     correct += *h as usize;
                     seen += n;
                     points.push(StepPoint { step: *s, loss: *l });
                 }
+                // The steps before a divergence are kept and drawn.
                 result.steps.extend(points.iter().cloned());
                 let img_per_s = if train_seconds > 0.0 { train_images as f64 / train_seconds } else { 0.0 };
                 let train_accuracy = correct as f64 / seen.max(1) as f64;
-                on_event(&Event::Steps { points, epoch, train_accuracy, img_per_s, elapsed: now_seconds() - result.started_at, lr });
+                if !points.is_empty() {
+                    on_event(&Event::Steps { points, epoch, train_accuracy, img_per_s, elapsed: now_seconds() - result.started_at, lr });
+                }
+                if let Some(msg) = diverged {
+                    return Ok((Status::Diverged, msg));
+                }
             }
             // Give the worker's event loop a turn (pause/stop messages).
             sleep_ms(0).await;
