@@ -60,6 +60,7 @@ test('out-of-range settings are refused next to their control; absurd sizes and 
     assert.match(await page.locator('#err-patience').textContent(), /validation/);
     await control(page, 'Early-stop patience').fill('');
     await control(page, 'Early-stop patience').press('Tab');
+    await poll(page, async () => !(await page.locator('#err-patience').isVisible()), 'the patience message to go');
 
     // ResNet-152 at batch 1024 cannot fit in the browser: refused before it starts, with a way out.
     await page.getByLabel('Model', { exact: true }).selectOption('resnet152');
@@ -67,6 +68,7 @@ test('out-of-range settings are refused next to their control; absurd sizes and 
     await control(page, 'Batch size').press('Tab');
     await control(page, 'Max steps').fill('1');
     await control(page, 'Max steps').press('Tab');
+    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
     await pressTrain(page);
     assert.equal(await waitForRunEnd(page, 3 * MINUTE), 'failed');
     const big = (await debugState(page)).runs.at(-1);
@@ -82,6 +84,7 @@ test('out-of-range settings are refused next to their control; absurd sizes and 
     await control(page, 'Batch size').press('Tab');
     await control(page, 'Max steps').fill('3');
     await control(page, 'Max steps').press('Tab');
+    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
     await pressTrain(page);
     assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
     assert.deepEqual(app.pageErrors, []);
