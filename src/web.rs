@@ -199,7 +199,13 @@ pub fn train(
         let mut emit = |e: &train::Event| {
             let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(&e.to_json()));
         };
-        let mut result = train::train_from(&cfg, &dataset, &device, name, &control, &mut emit, init).await;
+        // Each epoch's net is kept under run_key as it goes: the page saves it
+        // as the run's checkpoint (save_model), and the final net replaces it.
+        let mut checkpoint = |net: &crate::model::Net, _epoch: usize, _step: usize| {
+            STATE.with(|s| s.borrow_mut().keep_model(run_key.clone(), net.clone(), cfg.clone()));
+        };
+        let mut result =
+            train::train_checkpointed(&cfg, &dataset, &device, name, &control, &mut emit, init, &mut checkpoint).await;
         if let Some(net) = result.model.take() {
             STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg));
         }

@@ -182,3 +182,32 @@ fn validation_runs_every_epoch() {
     assert_eq!(events.iter().filter(|e| matches!(e, Event::Epoch(_))).count(), 3);
     assert_eq!(r.best_val_accuracy, r.epochs.iter().filter_map(|e| e.val_accuracy).reduce(f64::max));
 }
+
+#[test]
+fn each_epoch_hands_over_a_checkpoint_that_a_run_can_resume_from() {
+    let mnist = sample(DatasetKind::Mnist);
+    let cfg = ExperimentConfig { epochs: 2, train_limit: Some(256), test_limit: Some(100), batch_size: 32, ..Default::default() };
+    let (mut seen, mut first) = (vec![], None);
+    let fresh = pollster::block_on(train::train_checkpointed(
+        &cfg,
+        &mnist,
+        &Device::flex(),
+        "cpu",
+        &Control::new(),
+        &mut |_| {},
+        None,
+        &mut |net, epoch, step| {
+            seen.push((epoch, step));
+            if epoch == 1 {
+                first = Some(net.clone());
+            }
+        },
+    ));
+    assert_eq!(fresh.status, Status::Finished, "{}", fresh.message);
+    assert_eq!(seen, vec![(1, 8), (2, 16)]);
+    // Resumed from epoch 1, the run starts where that checkpoint was, below chance.
+    let rest = ExperimentConfig { epochs: 1, ..cfg };
+    let resumed = pollster::block_on(train::train_from(&rest, &mnist, &Device::flex(), "cpu", &Control::new(), &mut |_| {}, first));
+    assert_eq!(resumed.status, Status::Finished, "{}", resumed.message);
+    assert!(resumed.steps[0].loss < fresh.steps[0].loss - 0.1, "{} vs {}", resumed.steps[0].loss, fresh.steps[0].loss);
+}

@@ -295,10 +295,20 @@ function onWorkerMessage(msg) {
     case 'images':
       onImages(msg);
       break;
-    case 'device-lost':
+    case 'device-lost': {
       // The run ends failed with its curves so far (kept); a fresh engine takes the next run.
-      restartWorker(`${msg.message ?? 'The GPU device was lost.'} The run in progress was stopped; its curves so far are kept.`);
+      const lost = String(msg.message ?? 'The GPU device was lost.');
+      const run = runs.get(msg.runId);
+      if (run?.done && run.status === 'failed' && !run.message.startsWith(lost)) {
+        // It may already have ended on the failed read-back the loss caused.
+        run.message = `${lost} ${run.message}`.trim();
+        renderResults();
+        persistRun(run);
+        scheduleProgress(run);
+      }
+      restartWorker(`${lost} The run in progress was stopped; its curves so far are kept.`);
       break;
+    }
     case 'error':
       onWorkerError(msg);
       break;
@@ -1231,8 +1241,10 @@ function onRunResult(runId, result) {
       message: String(result.message ?? ''),
       testAccuracy: num(result.test_accuracy),
     });
-  } else if (num(result.test_accuracy) !== null) {
-    run.testAccuracy = num(result.test_accuracy);
+  } else {
+    if (num(result.test_accuracy) !== null) run.testAccuracy = num(result.test_accuracy);
+    // The result's message is the final word (e.g. a lost GPU named after the fact).
+    if (typeof result.message === 'string' && result.message) run.message = result.message;
   }
   if (result.backend) run.backend = String(result.backend);
   if (num(result.wall_seconds) !== null) run.elapsed = num(result.wall_seconds);
@@ -2421,7 +2433,15 @@ function bindRunControls() {
   });
 }
 
+/** Offline use: the service worker keeps the page, the engine and the samples. */
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).pathname })
+    .catch((err) => console.warn('ResLab: offline use is not available:', err?.message ?? err));
+}
+
 function main() {
+  registerServiceWorker();
   populateModels();
   writeControls();
   bindControls();

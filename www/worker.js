@@ -205,6 +205,7 @@ async function initCpu(reason) {
 // marks the run failed with its curves so far, and starts a fresh engine.
 let gpuDevice = null;
 let deviceLostReported = false;
+let deviceLostMessage = null;
 if (self.GPUAdapter?.prototype?.requestDevice) {
   const requestDevice = self.GPUAdapter.prototype.requestDevice;
   self.GPUAdapter.prototype.requestDevice = async function (...args) {
@@ -214,7 +215,8 @@ if (self.GPUAdapter?.prototype?.requestDevice) {
       if (gpuDevice !== device || deviceLostReported) return;
       deviceLostReported = true;
       const why = [info?.reason, info?.message].filter((x) => typeof x === 'string' && x).join(': ') || 'unknown reason';
-      post({ type: 'device-lost', runId: running?.runId ?? null, message: `The GPU device was lost (${why}).` });
+      deviceLostMessage = `The GPU device was lost (${why}).`;
+      post({ type: 'device-lost', runId: running?.runId ?? null, message: deviceLostMessage });
     });
     return device;
   };
@@ -476,6 +478,8 @@ async function train(runId, config, datasetKey, initModel) {
       post({ type: 'event', runId, event });
     }, String(runId), init);
     const result = parseJson(resultText, 'train');
+    // A lost device shows first as a failed read-back; say what really happened.
+    if (result?.status === 'failed' && deviceLostMessage) result.message = `${deviceLostMessage} ${result.message ?? ''}`.trim();
     if (!finished && result && typeof result === 'object') {
       post({
         type: 'event',

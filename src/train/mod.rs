@@ -260,6 +260,23 @@ pub async fn train_from(
     on_event: &mut dyn FnMut(&Event),
     init: Option<Net>,
 ) -> RunResult {
+    train_checkpointed(cfg, data, device, backend, control, on_event, init, &mut |_, _, _| {}).await
+}
+
+/// [`train_from`], handing the net to `on_checkpoint(net, epoch, step)` at
+/// the end of every epoch (after its `Epoch` event), so a caller can keep it:
+/// the page saves it, and a run cut off by a reload resumes from there.
+#[allow(clippy::too_many_arguments)]
+pub async fn train_checkpointed(
+    cfg: &ExperimentConfig,
+    data: &Dataset,
+    device: &Device,
+    backend: &str,
+    control: &Control,
+    on_event: &mut dyn FnMut(&Event),
+    init: Option<Net>,
+    on_checkpoint: &mut dyn FnMut(&Net, usize, usize),
+) -> RunResult {
     let started = now_seconds();
     let mut result = RunResult::new(cfg.clone(), backend);
     let problems = cfg.validate_against(data);
@@ -267,12 +284,13 @@ pub async fn train_from(
         let msg = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
         return result.end(Status::Failed, msg, started, on_event);
     }
-    match train_inner(cfg, data, device, control, on_event, &mut result, init).await {
+    match train_inner(cfg, data, device, control, on_event, &mut result, init, on_checkpoint).await {
         Ok((status, msg)) => result.end(status, msg, started, on_event),
         Err(msg) => result.end(Status::Failed, msg, started, on_event),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn train_inner(
     cfg: &ExperimentConfig,
     data: &Dataset,
@@ -281,6 +299,7 @@ async fn train_inner(
     on_event: &mut dyn FnMut(&Event),
     result: &mut RunResult,
     init: Option<Net>,
+    on_checkpoint: &mut dyn FnMut(&Net, usize, usize),
 ) -> Result<(Status, String), String> {
     let prep = prepare(cfg, data);
     device.seed(cfg.seed);
@@ -401,6 +420,7 @@ async fn train_inner(
         }
         m.elapsed = now_seconds() - result.started_at;
         on_event(&Event::Epoch(m.clone()));
+        on_checkpoint(&model, epoch, step);
         result.epochs.push(m.clone());
         if let (Some(es), Some(vl)) = (early.as_mut(), m.val_loss) {
             if es.should_stop(vl) {

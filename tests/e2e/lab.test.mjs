@@ -66,6 +66,28 @@ test('Degradation preset from a link: four runs, the paper beside them, kept acr
     assert.equal(await app.page.getByTestId('result-row').count(), 4);
     const table = await app.page.locator('#results').textContent();
     assert.ok(table.includes('91.3%'), `no paper reference in the table: ${table}`);
+    // Fig. 7 for plain-20 and ResNet-20: one curve each, 19 layers (stem + 18).
+    const ids = await app.page.evaluate(() => Object.fromEntries(window.__reslab.runs.map((r) => [r.config.model, r.id])));
+    for (const [k, model] of ['plain20', 'resnet20'].entries()) {
+      await app.page.locator(`#results-body tr[data-run-id="${ids[model]}"] td`).nth(1).click();
+      await app.page.getByTestId('fig7-compute').click();
+      const until = Date.now() + 3 * MINUTE;
+      while ((await app.page.locator('#fig7-chart').getAttribute('data-series')) !== String(k + 1)) {
+        if (Date.now() > until) throw new Error(`Fig. 7 has no curve for ${model}: ${await app.page.locator('#fig7-status').textContent()}`);
+        await app.page.waitForTimeout(300);
+      }
+    }
+    assert.match(await app.page.locator('#fig7-status').textContent(), /\(19 layers\)/);
+    // The analysis of the selected run: confusion matrix and test images, wrong ones marked.
+    assert.equal(await app.page.locator('#run-details table.confusion tbody tr').count(), 10);
+    const until = Date.now() + MINUTE;
+    while ((await app.page.locator('#image-grid figure').count()) === 0) {
+      if (Date.now() > until) throw new Error('no test images');
+      await app.page.waitForTimeout(300);
+    }
+    const shown = await app.page.locator('#image-grid figure').count();
+    const wrong = await app.page.getByTestId('image-wrong').count();
+    assert.ok(shown >= 30 && wrong > 0, `${shown} images, ${wrong} wrong`);
     await app.screenshot('lab-degradation.png');
 
     const before = await app.page.evaluate(() => window.__reslab.runs.map((r) => [r.id, r.status, r.testAccuracy, r.steps]));
@@ -76,6 +98,7 @@ test('Degradation preset from a link: four runs, the paper beside them, kept acr
     assert.equal(await app.page.getByTestId('result-row').count(), 4);
     const counts = await app.page.evaluate(() => window.__reslab.chartCounts());
     assert.ok(counts.steps > 0, `restored runs have no curves: ${JSON.stringify(counts)}`);
+    assert.equal(await app.page.locator('#fig7-chart').getAttribute('data-series'), '2', 'Fig. 7 curves were not kept');
 
     const first = await download(app, () => app.page.getByTestId('export-json').click());
     const exported = JSON.parse(first.text);
