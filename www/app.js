@@ -283,6 +283,9 @@ function onWorkerMessage(msg) {
     case 'model-file':
       onModelFile(msg);
       break;
+    case 'checkpoint':
+      onCheckpoint(msg);
+      break;
     case 'model-loaded':
       onModelLoaded(msg);
       break;
@@ -371,6 +374,9 @@ function onWorkerError(msg) {
     }
     case 'save-model':
       notice(`The model of run #${msg.runId} could not be saved: ${message}`);
+      break;
+    case 'checkpoint':
+      console.warn(`ResLab: no checkpoint for run #${msg.runId}: ${message}`);
       break;
     case 'load-model': {
       const box = $('loaded-model');
@@ -1206,6 +1212,7 @@ function onRunEvent(runId, event) {
       updateValAccuracy(run);
       renderResults();
       persistRun(run); // curves so far survive a reload
+      requestCheckpoint(run, num(event.epoch), run.step);
       break;
     }
     case 'paused':
@@ -1297,6 +1304,10 @@ function finishRun(run, { status, message, testAccuracy }) {
   clearTimeout(stopWatchdog);
   charts.setRunStatus(run.id, run.status);
   if (!runs.has(run.id)) runs.set(run.id, run);
+  if (run.checkpoint) {
+    run.checkpoint = null;
+    store.deleteCheckpoint(run.id);
+  }
   renderResults();
   persistRun(run);
   if (current === run) {
@@ -1621,6 +1632,10 @@ function fillResultCell(td, col, run) {
       if (run.modelInWorker) {
         btn('Model', `Download the trained model of run ${run.id}`, () => saveModel(run)).setAttribute('data-testid', 'save-model');
       }
+      if (run.status === 'interrupted' && run.checkpoint) {
+        btn('Resume', `Resume run ${run.id} from its checkpoint at epoch ${run.checkpoint.epoch}`, () => resumeRun(run))
+          .setAttribute('data-testid', 'resume');
+      }
       if (run.done) {
         btn('✕', `Delete run ${run.id}`, () => deleteRunAsked(run)).classList.add('danger-text');
       }
@@ -1649,6 +1664,7 @@ function deleteRunAsked(run) {
   if (!confirm(`Delete run #${run.id} (${run.label})? Its curves and results will be gone; export it first to keep a copy.`)) return;
   runs.delete(run.id);
   store.deleteRun(run.id);
+  store.deleteCheckpoint(run.id);
   charts.removeRun?.(run.id);
   if (selectedRunId === run.id) selectedRunId = null;
   renderResults();
@@ -1679,6 +1695,7 @@ function persistRun(run) {
     color: run.color,
     datasetKey: run.datasetKey,
     createdAt: run.createdAt,
+    checkpoint: run.checkpoint ?? null,
     record: exportRecord(run),
   };
   store.putRun(rec).then(() => {
@@ -1697,9 +1714,11 @@ async function restoreRuns() {
   for (const rec of stored) {
     if (!rec || !Number.isSafeInteger(rec.id) || !rec.record?.config) continue;
     const run = runFromRecord(rec.record, { id: rec.id, color: rec.color ?? colorFor(rec.id - 1), datasetKey: rec.datasetKey ?? null, createdAt: rec.createdAt });
+    if (rec.checkpoint && Number.isFinite(rec.checkpoint.epoch)) run.checkpoint = rec.checkpoint;
     if (run.status === 'running' || run.status === 'preparing') {
       run.status = 'interrupted';
-      run.message = `Interrupted by a page reload after step ${run.step || 0}.`;
+      run.message = `Interrupted by a page reload after step ${run.step || 0}.` +
+        (run.checkpoint ? ` It can be resumed from its checkpoint at epoch ${run.checkpoint.epoch}.` : '');
       persistRun(run);
     }
     addRestoredRun(run);
@@ -1788,6 +1807,7 @@ async function clearAllRuns() {
     charts.removeRun?.(r.id);
   }
   await store.clearRuns();
+  await store.clearCheckpoints();
   for (const r of runs.values()) persistRun(r);
   selectedRunId = null;
   renderResults();
@@ -2173,6 +2193,60 @@ async function renderFig7() {
   }, data, box);
 }
 
+// ---------------------------------------------------------------- checkpoints
+
+/** At most one checkpoint a minute: saving a big net every epoch would cost more than it saves. */
+const CHECKPOINT_EVERY_MS = 60_000;
+
+function requestCheckpoint(run, epoch, step) {
+  if (run !== current || run.done || !Number.isFinite(epoch)) return;
+  const now = performance.now();
+  if (run.lastCheckpointAt && now - run.lastCheckpointAt < CHECKPOINT_EVERY_MS) return;
+  run.lastCheckpointAt = now;
+  send({ type: 'checkpoint', runId: run.id, epoch, step });
+}
+
+function onCheckpoint(msg) {
+  const run = runs.get(msg.runId);
+  if (!run || !(msg.bytes instanceof Uint8Array)) return;
+  // A run that has ended needs none (its model is saved with "Model").
+  if (run.done && run.status !== 'interrupted') return;
+  store.putCheckpoint({ id: run.id, epoch: msg.epoch, step: msg.step, bytes: msg.bytes }).then(() => {
+    run.checkpoint = { epoch: msg.epoch, step: msg.step };
+    persistRun(run);
+  });
+}
+
+const resumeWaits = new Map();
+
+/** Queues the rest of an interrupted run, starting from its checkpoint's weights. */
+async function resumeRun(run) {
+  const ck = await store.getCheckpoint(run.id);
+  if (!ck?.bytes) {
+    notice(`The checkpoint of run #${run.id} is gone; queue its settings again to rerun it.`);
+    return;
+  }
+  const key = `ckpt-${run.id}-${++loadedModelSeq}`;
+  const loaded = new Promise((resolve) => resumeWaits.set(key, resolve));
+  const bytes = ck.bytes.slice();
+  send({ type: 'load-model', key, name: `checkpoint of run #${run.id}`, bytes: bytes.buffer }, [bytes.buffer]);
+  await loaded;
+  const c = structuredClone(run.config);
+  // What is left of the budget; the schedule's milestones move with it.
+  if (c.max_steps) c.max_steps = Math.max(1, c.max_steps - ck.step);
+  else c.epochs = Math.max(1, c.epochs - ck.epoch);
+  c.milestones = (c.milestones ?? []).map((m) => m - ck.step).filter((m) => m > 0);
+  if (c.schedule === 'multistep' && !c.milestones.length) c.schedule = 'constant';
+  c.warmup_steps = Math.max(0, (c.warmup_steps ?? 0) - ck.step);
+  queueRuns([{
+    config: c,
+    label: `${run.label} (resumed at epoch ${ck.epoch})`,
+    datasetKey: run.datasetKey ?? undefined,
+    group: run.group,
+    initModel: key,
+  }]);
+}
+
 // ---------------------------------------------------------------- saved models
 
 let loadedModelSeq = 0;
@@ -2212,6 +2286,11 @@ async function loadModelFile(file) {
 }
 
 function onModelLoaded(msg) {
+  if (resumeWaits.has(msg.key)) {
+    resumeWaits.get(msg.key)(msg);
+    resumeWaits.delete(msg.key);
+    return;
+  }
   loadedModel = { key: msg.key, name: String(msg.name ?? 'model'), config: msg.config };
   renderLoadedModel();
 }
@@ -2493,6 +2572,8 @@ window.__reslab = Object.freeze({
       config: structuredClone(r.config),
       group: r.group ? { ...r.group } : null,
       memoryLog: r.memoryLog ? r.memoryLog.map((m) => m.slice()) : [],
+      checkpoint: r.checkpoint ? { ...r.checkpoint } : null,
+      firstLoss: r.steps.length ? r.steps.lossAt?.(0) ?? null : null,
     }));
   },
   get errors() {

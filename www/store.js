@@ -1,14 +1,16 @@
 // Keeping runs across reloads: a small IndexedDB wrapper.
 //
-// Database "reslab", two object stores:
-//   runs  (keyPath "id")  one record per run: config, curves, result, status
-//   meta  (keyPath "key") the pending queue and the next run id
+// Database "reslab", three object stores:
+//   runs        (keyPath "id")  one record per run: config, curves, result, status
+//   meta        (keyPath "key") the pending queue
+//   checkpoints (keyPath "id")  the latest epoch's weights of a run in progress
+//                               (a model file), to resume it after a reload
 //
 // Every call resolves, even when IndexedDB is unavailable (private windows,
 // blocked storage): the page then works for the session and says so once.
 
 const DB_NAME = 'reslab';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 let dbPromise = null;
 let unavailable = null;
@@ -27,6 +29,7 @@ function open() {
       const db = req.result;
       if (!db.objectStoreNames.contains('runs')) db.createObjectStore('runs', { keyPath: 'id' });
       if (!db.objectStoreNames.contains('meta')) db.createObjectStore('meta', { keyPath: 'key' });
+      if (!db.objectStoreNames.contains('checkpoints')) db.createObjectStore('checkpoints', { keyPath: 'id' });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error ?? new Error('IndexedDB could not be opened'));
@@ -96,4 +99,21 @@ export async function getMeta(key) {
 
 export function setMeta(key, value) {
   return request('meta', 'readwrite', (s) => s.put({ key, value }));
+}
+
+/** {id, epoch, step, bytes: Uint8Array}: replaces the run's previous checkpoint. */
+export function putCheckpoint(rec) {
+  return request('checkpoints', 'readwrite', (s) => s.put(rec));
+}
+
+export function getCheckpoint(id) {
+  return request('checkpoints', 'readonly', (s) => s.get(id));
+}
+
+export function deleteCheckpoint(id) {
+  return request('checkpoints', 'readwrite', (s) => s.delete(id));
+}
+
+export function clearCheckpoints() {
+  return request('checkpoints', 'readwrite', (s) => s.clear());
 }

@@ -15,6 +15,7 @@
 //   {type:'presets'}
 //   {type:'expand', id, preset?, budget?, scale?, overrides?, grid?}
 //   {type:'save-model', runId}
+//   {type:'checkpoint', runId, epoch, step}   the running run's latest epoch, saved at once
 //   {type:'load-model', key, name, bytes:ArrayBuffer}
 //   {type:'evaluate-model', key, datasetKey, id}
 //   {type:'layer-stats', runId, datasetKey, n}
@@ -33,6 +34,7 @@
 //   {type:'presets', presets}
 //   {type:'expanded', id, runs:[{label, config}]}
 //   {type:'model-file', runId, bytes}
+//   {type:'checkpoint', runId, epoch, step, bytes}
 //   {type:'model-loaded', key, name, config}
 //   {type:'evaluation', id, key, result}
 //   {type:'layer-stats', runId, stats:[{name, index, std}]}
@@ -557,6 +559,15 @@ self.onmessage = (ev) => {
           post({ type: 'expanded', id: msg.id ?? null, runs: parseJson(text, 'expand') });
         })
         .catch((err) => reportError('expand', err, { id: msg.id ?? null }));
+      break;
+    case 'checkpoint':
+      // Not queued: it runs between two training steps of the run it saves.
+      loadEngine()
+        .then(async () => {
+          const bytes = await rl.save_model(String(msg.runId));
+          post({ type: 'checkpoint', runId: msg.runId, epoch: msg.epoch, step: msg.step, bytes }, [bytes.buffer]);
+        })
+        .catch((err) => reportError('checkpoint', err, { runId: msg.runId }));
       break;
     case 'save-model':
       enqueue('save-model', async () => {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { encodeJsonParam } from '../../www/state.js';
-import { MINUTE, diagnostics, openApp, requireBuild, waitForBackend } from './helpers.mjs';
+import { MINUTE, diagnostics, openApp, pressTrain, requireBuild, waitForBackend } from './helpers.mjs';
 
 requireBuild();
 
@@ -197,6 +197,38 @@ test('the diagram shows resnet20 with 9 shortcuts and plain20 with none', { time
     }
     await app.page.locator('#diagram [data-testid="diagram-stage"]').first().click();
     assert.equal(await app.page.locator('#diagram [data-testid="shortcut"]').count(), 18);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a run cut off by a reload is marked interrupted and resumes from its checkpoint', { timeout: 15 * MINUTE }, async () => {
+  const app = await openApp({ query: '?backend=cpu&model=cnn&batch_size=32&epochs=4&train_limit=1024&test_limit=200&log_every=4' });
+  try {
+    await waitForBackend(app.page);
+    await pressTrain(app.page);
+    const until = Date.now() + 10 * MINUTE;
+    for (;;) {
+      const [r] = await app.page.evaluate(() => window.__reslab.runs);
+      if (r?.checkpoint?.epoch >= 1 && !r.done) break;
+      if (r?.done) throw new Error(`the run ended before its first checkpoint: ${JSON.stringify(r)}`);
+      if (Date.now() > until) throw new Error(`no checkpoint: ${await diagnostics(app)}`);
+      await app.page.waitForTimeout(200);
+    }
+    await app.page.reload();
+    await waitForBackend(app.page);
+    const [cut] = await waitForRows(app, 1, MINUTE);
+    assert.equal(cut.status, 'interrupted');
+    assert.match(cut.message, /Interrupted by a page reload after step \d+\. It can be resumed from its checkpoint at epoch \d/);
+    await app.page.getByTestId('resume').click();
+    const rows = await waitForRows(app, 2, 10 * MINUTE);
+    const resumed = rows[1];
+    assert.equal(resumed.status, 'finished', await diagnostics(app));
+    assert.match(resumed.label, /\(resumed at epoch \d\)$/);
+    assert.ok(resumed.config.epochs < 4, `the resumed run trains only what was left: ${resumed.config.epochs} epochs`);
+    // It starts from the checkpoint's weights, not from scratch.
+    assert.ok(resumed.firstLoss < cut.firstLoss - 0.3, `first losses: resumed ${resumed.firstLoss}, original ${cut.firstLoss}`);
+    assert.deepEqual(app.pageErrors, []);
   } finally {
     await app.close();
   }
