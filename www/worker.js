@@ -208,6 +208,8 @@ async function initCpu(reason) {
 let gpuDevice = null;
 let deviceLostReported = false;
 let deviceLostMessage = null;
+/** The latest run's id: a loss noticed just after its end is still its cause. */
+let lastRunId = null;
 if (self.GPUAdapter?.prototype?.requestDevice) {
   const requestDevice = self.GPUAdapter.prototype.requestDevice;
   self.GPUAdapter.prototype.requestDevice = async function (...args) {
@@ -218,7 +220,7 @@ if (self.GPUAdapter?.prototype?.requestDevice) {
       deviceLostReported = true;
       const why = [info?.reason, info?.message].filter((x) => typeof x === 'string' && x).join(': ') || 'unknown reason';
       deviceLostMessage = `The GPU device was lost (${why}).`;
-      post({ type: 'device-lost', runId: running?.runId ?? null, message: deviceLostMessage });
+      post({ type: 'device-lost', runId: running?.runId ?? lastRunId, message: deviceLostMessage });
     });
     return device;
   };
@@ -465,6 +467,7 @@ async function train(runId, config, datasetKey, initModel) {
   checkMemory(json, config);
   const ctl = new rl.Control();
   running = { runId, ctl };
+  lastRunId = runId;
   let finished = false;
   try {
     const init = typeof initModel === 'string' && initModel ? initModel : undefined;
