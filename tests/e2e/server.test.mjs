@@ -62,7 +62,7 @@ describe('scripts/serve.mjs', () => {
     assert.equal(r.headers['cross-origin-embedder-policy'], 'require-corp');
     assert.equal(r.headers['cache-control'], 'no-cache');
     const csp = r.headers['content-security-policy'];
-    for (const part of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self';", "img-src 'self' data: blob:", "connect-src 'self' https:", "worker-src 'self'"]) {
+    for (const part of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self';", "img-src 'self';", "connect-src 'self' https:", "worker-src 'self'"]) {
       assert.ok(csp.includes(part), `CSP lacks ${part}: ${csp}`);
     }
   });

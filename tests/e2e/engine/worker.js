@@ -35,7 +35,7 @@ async function run(backend) {
   const batch = backend === 'webgpu' ? 8 : 32;
   const cfg = { ...JSON.parse(rl.default_config()), model: 'cnn', batch_size: batch, max_steps: steps, log_every: 1, test_limit: 64 };
   const events = [];
-  const result = JSON.parse(await rl.train(JSON.stringify(cfg), 'mnist', new rl.Control(), (e) => events.push(JSON.parse(e))));
+  const result = JSON.parse(await rl.train(JSON.stringify(cfg), 'mnist', new rl.Control(), (e) => events.push(JSON.parse(e)), 'engine-test'));
   report.result = { status: result.status, message: result.message, losses: result.steps.map((p) => p.loss), test_accuracy: result.test_accuracy };
   report.event_types = [...new Set(events.map((e) => e.type))];
   return report;
