@@ -1062,7 +1062,7 @@ function queueRuns(items, { hold = false } = {}) {
       initModel: item.initModel ?? null,
     });
   }
-  if (!hold) queueHeld = false;
+  queueHeld = hold;
   saveQueue();
   renderQueue();
   pumpQueue();
@@ -1727,8 +1727,6 @@ async function restoreRuns() {
   if (Array.isArray(saved) && saved.length) {
     const items = saved.filter((q) => q && typeof q === 'object' && q.config && typeof q.config === 'object');
     queueRuns(items, { hold: true });
-    queueHeld = true;
-    renderQueue();
     notice(`${items.length} queued run${items.length === 1 ? '' : 's'} from before the reload ${items.length === 1 ? 'is' : 'are'} waiting: press “Run queue” to go on.`);
   }
   if (stored.length) renderResults();
@@ -1918,6 +1916,7 @@ function setupLab() {
     baseConfig: () => state.configForEngine(),
     linkFor: (l) => new URL(queryForLab(l), location.href).href,
     modelIds: () => modelIds,
+    hasFullData: (kind) => state.userKind === kind && datasets.has('user'),
   });
   $('queue-clear').addEventListener('click', () => {
     if (queue.length > 1 && !confirm(`Remove the ${queue.length} runs waiting in the queue?`)) return;

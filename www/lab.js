@@ -34,6 +34,7 @@ export class LabPanel {
    * @param {()=>object} o.baseConfig  the current settings (a grid's base)
    * @param {(query:string)=>string} o.linkFor  absolute link for a study query
    * @param {()=>string[]} o.modelIds
+   * @param {(kind:string)=>boolean} o.hasFullData  whether the user's own files of that kind are loaded
    */
   constructor(o) {
     this.o = o;
@@ -142,6 +143,14 @@ export class LabPanel {
       if (seq !== this.planSeq) return;
       this.plan = { kind: 'preset', runs };
       this.showPlan($('preset-plan'), runs);
+      // The paper's recipe holds out 5,000 validation images: the built-in samples are too small.
+      const names = { mnist: 'MNIST', cifar10: 'CIFAR-10', 'fashion-mnist': 'Fashion-MNIST' };
+      const missing = [...new Set(runs.map((r) => r.config?.dataset))].filter((k) => !this.o.hasFullData(k)).map((k) => names[k] ?? k);
+      const warn = $('preset-warning');
+      warn.hidden = !(this.budget === 'paper' && missing.length);
+      warn.textContent = warn.hidden ? '' : `The paper's recipe needs the full ${missing.join(' and ')} dataset` +
+        `${missing.length > 1 ? 's' : ''}: load ${missing.length > 1 ? 'them' : 'it'} with “Load files…” first. ` +
+        'On the built-in samples these runs stop at once with a message.';
       $('preset-queue').disabled = runs.length === 0;
       $('preset-queue').textContent = `Run these ${runs.length} runs`;
     } catch (err) {
