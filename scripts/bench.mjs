@@ -1,0 +1,105 @@
+// The speed benchmark: ResLab's training step with the TF.js/PyTorch reference
+// harnesses' protocol (synthetic seeded batch, 3 warm-up steps, median of 10
+// timed steps, each awaited; a time budget per combination), natively (CPU,
+// and wgpu where a Vulkan driver exists) and in headless Chromium (CPU
+// backend in wasm, and WebGPU), plus the wasm module's size. Prints a table
+// and writes JSON lines {"model","backend","batch","ms_per_step","img_per_s",
+// "first_step_ms", …} to bench-results/<time>.jsonl.
+//
+//   node scripts/bench.mjs [--models resnet20,plain20,mnist-cnn] [--batches 32,128]
+//                          [--backends native-cpu,native-wgpu,browser-cpu,browser-webgpu] [--budget 120]
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { startServer } from './serve.mjs';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const models = arg('models', 'resnet20,plain20,mnist-cnn');
+const batches = arg('batches', '32,128');
+const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-webgpu').split(',');
+const budget = Number(arg('budget', '120'));
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
+const results = [];
+
+function record(r) {
+  results.push(r);
+  const f = (v, d = 1) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
+  console.log(`${r.model.padEnd(10)} ${r.backend.padEnd(15)} ${String(r.batch).padStart(5)} ${f(r.ms_per_step).padStart(10)} ${f(r.img_per_s).padStart(8)} ${f(r.first_step_ms, 0).padStart(9)}  ${r.status}`);
+}
+
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}; load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+console.log(`${'model'.padEnd(10)} ${'backend'.padEnd(15)} ${'batch'.padStart(5)} ${'ms/step'.padStart(10)} ${'img/s'.padStart(8)} ${'first ms'.padStart(9)}  status`);
+
+for (const b of backends.filter((x) => x.startsWith('native-'))) {
+  const backend = b.slice('native-'.length);
+  const out = join(mkdtempSync(join(tmpdir(), 'reslab-bench-')), 'native.jsonl');
+  const bin = join(targetDir, 'release', 'reslab');
+  const run = spawnSync(bin, ['bench', '--backend', backend, '--models', models, '--batches', batches, '--budget', String(budget), '--json', out], { encoding: 'utf8' });
+  if (run.status !== 0) {
+    console.log(`native ${backend}: ${(run.stderr || run.error?.message || 'failed').trim().split('\n').pop()}`);
+    continue;
+  }
+  for (const line of readFileSync(out, 'utf8').split('\n').filter(Boolean)) {
+    const r = JSON.parse(line);
+    record({ ...r, backend: `native-${backend}` });
+  }
+}
+
+const browserBackends = backends.filter((x) => x.startsWith('browser-')).map((x) => x.slice('browser-'.length));
+if (browserBackends.length) {
+  const server = await startServer({ port: 0, root: REPO });
+  try {
+    for (const backend of browserBackends) {
+      const profile = mkdtempSync(join(tmpdir(), 'reslab-bench-chromium-'));
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+        headless: false,
+        args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync', ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu'] : [])],
+      });
+      try {
+        const page = context.pages()[0] ?? (await context.newPage());
+        await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}`);
+        let seen = 0;
+        for (;;) {
+          const { done, list, error } = await page.evaluate(() => ({ done: window.benchDone, list: window.benchResults, error: window.benchError }));
+          for (const r of list.slice(seen)) record(r);
+          seen = list.length;
+          if (error) console.log(`browser ${backend}: ${error}`);
+          if (done) break;
+          await page.waitForTimeout(1000);
+        }
+      } finally {
+        await context.close();
+        rmSync(profile, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await server.close();
+  }
+}
+
+try {
+  const wasm = readFileSync(join(REPO, 'pkg', 'reslab_bg.wasm'));
+  const size = { raw: statSync(join(REPO, 'pkg', 'reslab_bg.wasm')).size, gzip: gzipSync(wasm, { level: 9 }).length };
+  console.log(`wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
+  results.push({ kind: 'wasm-size', ...size });
+} catch {
+  console.log('wasm: pkg/ not built');
+}
+
+mkdirSync(join(REPO, 'bench-results'), { recursive: true });
+const file = join(REPO, 'bench-results', `${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+writeFileSync(file, results.map((r) => JSON.stringify(r)).join('\n') + '\n');
+console.log(`load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+console.log(`written: ${file}`);
+
