@@ -24,7 +24,7 @@ import {
 } from './state.js';
 import { renderDiagram } from './diagram.js';
 import * as store from './store.js';
-import { LabPanel } from './lab.js';
+import { LabPanel, copyLink } from './lab.js';
 import {
   configColumns,
   exportRecord,
@@ -1931,14 +1931,7 @@ function setupLab() {
     const configs = [...(current && !current.done ? [current.config] : []), ...queue.map((q) => q.config)];
     if (!configs.length) return;
     const link = new URL(queryForLab({ grid: gridFromConfigs(configs, state.defaults, 'Shared queue') }), location.href).href;
-    const status = $('queue-link-status');
-    try {
-      await navigator.clipboard.writeText(link);
-      status.textContent = 'Link copied.';
-    } catch {
-      status.textContent = link;
-    }
-    status.hidden = false;
+    await copyLink(link, $('queue-link-status'));
   });
 }
 

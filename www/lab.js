@@ -296,14 +296,18 @@ export class LabPanel {
       lab = { grid: spec };
     }
     const link = this.o.linkFor(lab);
-    const status = $(kind === 'preset' ? 'preset-link-status' : 'grid-link-status');
-    try {
-      await navigator.clipboard.writeText(link);
-      status.textContent = 'Link copied.';
-    } catch {
-      status.textContent = link;
-    }
-    status.hidden = false;
+    await copyLink(link, $(kind === 'preset' ? 'preset-link-status' : 'grid-link-status'));
     history.replaceState(null, '', link);
   }
+}
+
+/** Copies a link, or shows it where the clipboard is not allowed; `status` says which. */
+export async function copyLink(link, status) {
+  try {
+    await navigator.clipboard.writeText(link);
+    status.textContent = 'Link copied.';
+  } catch {
+    status.textContent = link;
+  }
+  status.hidden = false;
 }

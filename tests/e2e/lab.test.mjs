@@ -55,6 +55,11 @@ test('Degradation preset from a link: four runs, the paper beside them, kept acr
     await waitForBackend(app.page);
     assert.equal(await plannedRuns(app, 'preset-plan'), 4);
     assert.match(await app.page.locator('#preset-title').textContent(), /Degradation/i);
+    // Copy link: the address now names the study (the clipboard may be refused headless: then the link is shown).
+    await app.page.locator('#preset-link').click();
+    await app.page.waitForTimeout(300);
+    assert.match(await app.page.evaluate(() => location.search), /preset=degradation&budget=smoke/);
+    assert.match(await app.page.locator('#preset-link-status').textContent(), /Link copied|preset=degradation/);
     await app.page.getByTestId('preset-queue').click();
     const rows = await waitForRows(app, 4, 20 * MINUTE);
     assert.equal(rows.length, 4);
