@@ -7,9 +7,9 @@ export CARGO_TARGET_DIR="${RESLAB_WASM_TARGET_DIR:-$HOME/.cache/reslab/target-wa
 
 say() { printf '\033[1m[build-web]\033[0m %s\n' "$*" >&2; }
 
-say "cargo build (wasm32, release) — the first build of Burn takes a long while"
-cargo build --lib --release --target wasm32-unknown-unknown --no-default-features
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/reslab.wasm"
+say "cargo build (wasm32, profile wasm-release) — the first build of Burn takes a long while"
+cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features
+wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/reslab.wasm"
 
 say "wasm-bindgen → pkg/"
 rm -rf pkg.tmp && mkdir -p pkg.tmp
