@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ResLab static server (node standard library only).
 //
-//   node scripts/serve.mjs [--port 8080] [--root .]
+//   node scripts/serve.mjs [--port 8080] [--root .] [--allow-data-from ORIGIN]...
 //
 // Serves index.html, www/, pkg/ and assets/ with the headers the app needs:
 // cross-origin isolation (COOP/COEP), a strict Content-Security-Policy that
@@ -42,17 +42,42 @@ const MIME = {
   '.woff2': 'font/woff2',
 };
 
-export const SECURITY_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Content-Security-Policy':
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
-    "img-src 'self'; connect-src 'self' https:; worker-src 'self'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'Cache-Control': 'no-cache',
-};
+/**
+ * The headers every response carries. The page may connect to its own origin
+ * only, unless the operator lets it load datasets from other origins
+ * (`--allow-data-from https://example.org`, or `https:` for any HTTPS site).
+ */
+export function securityHeaders(allowDataFrom = []) {
+  const connect = ["'self'", ...allowDataFrom].join(' ');
+  return {
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'Cross-Origin-Embedder-Policy': 'require-corp',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+    'Content-Security-Policy':
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
+      `img-src 'self'; connect-src ${connect}; worker-src 'self'`,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-cache',
+  };
+}
+export const SECURITY_HEADERS = securityHeaders();
+
+/** An origin for --allow-data-from: `https:` or `http(s)://host[:port]`, nothing that could widen the policy further. */
+export function parseDataOrigin(text) {
+  const t = String(text ?? '').trim();
+  if (t === 'https:') return t;
+  let u;
+  try {
+    u = new URL(t);
+  } catch {
+    throw new Error(`--allow-data-from: '${t}' is not an origin (e.g. https://example.org or https:)`);
+  }
+  if (!['http:', 'https:'].includes(u.protocol) || u.origin !== t.replace(/\/$/, '')) {
+    throw new Error(`--allow-data-from: '${t}' is not an origin (e.g. https://example.org or https:)`);
+  }
+  return u.origin;
+}
 
 export function mimeType(path) {
   return MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
@@ -61,7 +86,7 @@ export function mimeType(path) {
 function send(res, status, body, extra = {}) {
   const text = typeof body === 'string' ? body : '';
   res.writeHead(status, {
-    ...SECURITY_HEADERS,
+    ...(res.securityHeaders ?? SECURITY_HEADERS),
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     ...extra,
@@ -141,7 +166,7 @@ async function handle(root, req, res) {
     return;
   }
   res.writeHead(200, {
-    ...SECURITY_HEADERS,
+    ...(res.securityHeaders ?? SECURITY_HEADERS),
     'Content-Type': mimeType(file),
     'Content-Length': info.size,
     'Last-Modified': info.mtime.toUTCString(),
@@ -159,9 +184,11 @@ async function handle(root, req, res) {
  * Starts the server. Resolves to {server, port, url, close()}.
  * port 0 picks a free port.
  */
-export async function startServer({ port = 8080, root = '.', host = '127.0.0.1' } = {}) {
+export async function startServer({ port = 8080, root = '.', host = '127.0.0.1', allowDataFrom = [] } = {}) {
   const absRoot = await realpath(resolve(root));
+  const headers = securityHeaders(allowDataFrom.map(parseDataOrigin));
   const server = createServer((req, res) => {
+    res.securityHeaders = headers;
     handle(absRoot, req, res).catch((err) => {
       if (!res.headersSent) send(res, 500, 'Internal error\n');
       else res.destroy(err);
@@ -189,7 +216,7 @@ export async function startServer({ port = 8080, root = '.', host = '127.0.0.1' 
 }
 
 function parseArgs(argv) {
-  const opts = { port: 8080, root: '.' };
+  const opts = { port: 8080, root: '.', allowDataFrom: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [key, inline] = a.includes('=') ? a.split(/=(.*)/s, 2) : [a, undefined];
@@ -201,6 +228,8 @@ function parseArgs(argv) {
     } else if (key === '--root' || key === '-r') {
       opts.root = value();
       if (!opts.root) throw new Error('missing value for --root');
+    } else if (key === '--allow-data-from') {
+      opts.allowDataFrom.push(parseDataOrigin(value()));
     } else if (key === '--host') {
       opts.host = value();
     } else if (key === '--help' || key === '-h') {
@@ -221,7 +250,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     process.exit(2);
   }
   if (opts.help) {
-    console.log('usage: node scripts/serve.mjs [--port 8080] [--root .] [--host 127.0.0.1]');
+    console.log('usage: node scripts/serve.mjs [--port 8080] [--root .] [--host 127.0.0.1] [--allow-data-from ORIGIN]...\n' +
+      '  --allow-data-from ORIGIN  let the page load datasets from ORIGIN (e.g. https://example.org; https: for any HTTPS site)');
     process.exit(0);
   }
   const { port } = await startServer(opts);

@@ -99,8 +99,8 @@ fn every_model_gives_ten_logits() {
     let device = Device::flex();
     for id in MODEL_IDS {
         for kind in [DatasetKind::Mnist, DatasetKind::Cifar10] {
-            if id.ends_with("101") || id.ends_with("152") {
-                continue; // same blocks as resnet50, only more of them: slow on a CPU
+            if id.ends_with("101") || id.ends_with("152") || id == "resnet1202" {
+                continue; // same blocks as a shallower net, only more of them: slow on a CPU
             }
             let c = cfg(id, kind);
             let net = Net::from_config(&c, &device).unwrap().valid();

@@ -175,7 +175,8 @@ function startWorker() {
     }
   };
   worker.onmessageerror = () => notice('A message from the training engine could not be read.');
-  worker.postMessage({ type: 'init', backend: state.backend });
+  // The device's memory (rounded, at most 8 GB as browsers report it) bounds what a run may use.
+  worker.postMessage({ type: 'init', backend: state.backend, deviceMemory: Number(navigator.deviceMemory) || null });
 }
 
 function send(msg, transfer) {

@@ -6,7 +6,7 @@
 
 /** Model ids, used until the engine reports its own list via model_ids(). */
 export const FALLBACK_MODEL_IDS = [
-  'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110',
+  'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202',
   'plain20', 'plain32', 'plain44', 'plain56', 'plain110',
   'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
   'plain18', 'plain34', 'plain50',

@@ -277,6 +277,13 @@ async function fetchBytes(url, onProgress) {
   try {
     res = await fetch(url, { mode: 'cors', credentials: 'omit' });
   } catch (err) {
+    const origin = new URL(url).origin;
+    if (origin !== self.location.origin) {
+      // The browser does not say why (CSP and CORS failures look alike); name both.
+      throw new Error(`${fileName(url)}: could not be fetched from ${origin} (${messageOf(err)}). ` +
+        `Either this server does not let the page load data from other sites (start it with --allow-data-from ${origin}), ` +
+        'or that site does not allow it (CORS). Download the files and drop them on the page instead.');
+    }
     throw new Error(`${fileName(url)}: could not be fetched (${messageOf(err)})`);
   }
   if (!res.ok) throw new Error(`${fileName(url)}: HTTP ${res.status} ${res.statusText}`.trim());
@@ -411,7 +418,20 @@ async function loadUrl(url, hint) {
 
 const GB = 1024 ** 3;
 /** Wasm32 addresses 4 GB; the datasets and the engine need some of it. */
-const CPU_BUDGET = 3 * GB;
+const WASM_BUDGET = 3 * GB;
+/** navigator.deviceMemory as the page reported it (GB, rounded; browsers cap it at 8). */
+let deviceMemoryGb = null;
+
+/**
+ * What one run may use: the wasm address space on the CPU backend, and on any
+ * backend at most half of the device's memory (a phone or a small laptop shares
+ * it with the system, the browser and, for an integrated GPU, the GPU).
+ */
+function memoryBudget(backend) {
+  const device = deviceMemoryGb ? (deviceMemoryGb * GB) / 2 : Infinity;
+  if (backend === 'webgpu') return { bytes: device, why: 'device' };
+  return device < WASM_BUDGET ? { bytes: device, why: 'device' } : { bytes: WASM_BUDGET, why: 'wasm' };
+}
 
 /**
  * A rough upper estimate of what training needs: the activations autodiff
@@ -439,11 +459,14 @@ function checkMemory(json, config) {
   const need = trainingBytes(description, batch);
   const gb = (b) => `${(b / GB).toFixed(b < 10 * GB ? 1 : 0)} GB`;
   const model = description?.model ?? config?.model;
-  if (backendInfo?.backend !== 'webgpu' && need.total > CPU_BUDGET) {
-    const fits = Math.max(0, Math.floor((CPU_BUDGET - (need.total - batch * need.perImage)) / need.perImage));
-    throw new Error(`Not started: ${model} at batch ${batch} needs about ${gb(need.total)} of memory to train, ` +
-      `and the CPU backend in the browser can use at most ${gb(CPU_BUDGET)}. ` +
-      (fits >= 1 ? `Try a batch size of ${fits} or less.` : 'This network is too large for the browser; use the command-line version.'));
+  const budget = memoryBudget(backendInfo?.backend);
+  if (need.total > budget.bytes) {
+    const fits = Math.max(0, Math.floor((budget.bytes - (need.total - batch * need.perImage)) / need.perImage));
+    const where = budget.why === 'wasm'
+      ? `the CPU backend in the browser can use at most ${gb(budget.bytes)}`
+      : `this device reports ${deviceMemoryGb} GB of memory, of which a run may use about ${gb(budget.bytes)}`;
+    throw new Error(`Not started: ${model} at batch ${batch} needs about ${gb(need.total)} of memory to train, and ${where}. ` +
+      (fits >= 1 ? `Try a batch size of ${fits} or less.` : 'This network is too large for this device; use the command-line version on a bigger machine.'));
   }
   const limit = gpuDevice?.limits?.maxStorageBufferBindingSize;
   if (backendInfo?.backend === 'webgpu' && Number.isFinite(limit) && need.largestBuffer > limit) {
@@ -516,6 +539,7 @@ self.onmessage = (ev) => {
   const msg = ev.data ?? {};
   switch (msg.type) {
     case 'init':
+      if (Number.isFinite(msg.deviceMemory) && msg.deviceMemory > 0) deviceMemoryGb = msg.deviceMemory;
       backendPromise = enqueue('backend', () => chooseBackend(msg.backend));
       break;
     case 'load-sample':

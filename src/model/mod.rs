@@ -58,8 +58,8 @@ pub struct ModelId {
 }
 
 /// The ids offered in the page's model list (any other 6n+2 depth works too).
-pub const MODEL_IDS: [&str; 22] = [
-    "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "plain20", "plain32", "plain44",
+pub const MODEL_IDS: [&str; 23] = [
+    "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet1202", "plain20", "plain32", "plain44",
     "plain56", "plain110", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "plain18",
     "plain34", "plain50", "vgg11", "vgg16", "mlp", "cnn",
 ];

@@ -92,3 +92,43 @@ test('out-of-range settings are refused next to their control; absurd sizes and 
     await app.close();
   }
 });
+
+test('resnet1202 on a phone-sized device is refused with the batch that fits; a small run still works', { timeout: 10 * MINUTE }, async () => {
+  // Chromium reports navigator.deviceMemory in GB (rounded, at most 8); a 2 GB phone is posed here.
+  const app = await openApp({
+    query: '?backend=cpu&data=sample-cifar10&model=resnet1202',
+    initScript: () => Object.defineProperty(Navigator.prototype, 'deviceMemory', { get: () => 2, configurable: true }),
+  });
+  const { page } = app;
+  try {
+    await waitForBackend(page);
+    assert.equal(await page.evaluate(() => navigator.deviceMemory), 2);
+    const train = page.locator('#train');
+    assert.equal(await page.getByLabel('Model', { exact: true }).inputValue(), 'resnet1202');
+    await control(page, 'Batch size').fill('128');
+    await control(page, 'Batch size').press('Tab');
+    await control(page, 'Max steps').fill('1');
+    await control(page, 'Max steps').press('Tab');
+    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
+    await pressTrain(page);
+    assert.equal(await waitForRunEnd(page, 3 * MINUTE), 'failed');
+    const big = (await debugState(page)).runs.at(-1);
+    assert.match(big.message, /resnet1202 at batch 128 needs about [\d.]+ GB .*this device reports 2 GB of memory, of which a run may use about 1\.0 GB\. Try a batch size of (\d+) or less\./, big.message);
+    assert.equal(big.steps, 0);
+    const fits = Number(/Try a batch size of (\d+)/.exec(big.message)[1]);
+    assert.ok(fits >= 1 && fits < 128, big.message);
+
+    // The page is still alive and a small net trains on the same device.
+    await page.getByLabel('Model', { exact: true }).selectOption('cnn');
+    await control(page, 'Batch size').fill('16');
+    await control(page, 'Batch size').press('Tab');
+    await control(page, 'Max steps').fill('2');
+    await control(page, 'Max steps').press('Tab');
+    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
+    await pressTrain(page);
+    assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
+    assert.deepEqual(app.pageErrors, []);
+  } finally {
+    await app.close();
+  }
+});

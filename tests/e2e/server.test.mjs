@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { startServer } from '../../scripts/serve.mjs';
+import { parseDataOrigin, startServer } from '../../scripts/serve.mjs';
 
 /** Raw GET (no URL normalisation by the client). */
 function get(port, path, method = 'GET') {
@@ -62,7 +62,7 @@ describe('scripts/serve.mjs', () => {
     assert.equal(r.headers['cross-origin-embedder-policy'], 'require-corp');
     assert.equal(r.headers['cache-control'], 'no-cache');
     const csp = r.headers['content-security-policy'];
-    for (const part of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self';", "img-src 'self';", "connect-src 'self' https:", "worker-src 'self'"]) {
+    for (const part of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "style-src 'self';", "img-src 'self';", "connect-src 'self';", "worker-src 'self'"]) {
       assert.ok(csp.includes(part), `CSP lacks ${part}: ${csp}`);
     }
   });
@@ -100,6 +100,31 @@ describe('scripts/serve.mjs', () => {
       const r = await get(srv.port, p);
       assert.ok(r.status === 403 || r.status === 400 || r.status === 404, `${p} → ${r.status}`);
       assert.ok(!r.body.toString().includes('root:') && !r.body.toString().includes('secret'), `${p} leaked`);
+    }
+  });
+});
+
+describe('--allow-data-from', () => {
+  test('adds exactly the given origins to connect-src, on every response', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reslab-serve-'));
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>t</title>');
+    const srv = await startServer({ port: 0, root: dir, allowDataFrom: ['https://data.example.org/', 'http://127.0.0.1:9000'] });
+    try {
+      for (const path of ['/', '/missing.bin']) {
+        const csp = (await get(srv.port, path)).headers['content-security-policy'];
+        assert.ok(csp.includes("connect-src 'self' https://data.example.org http://127.0.0.1:9000;"), csp);
+        assert.ok(csp.includes("script-src 'self' 'wasm-unsafe-eval';"), csp);
+      }
+    } finally {
+      await srv.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses anything that is not an origin (it could widen the policy)', () => {
+    assert.equal(parseDataOrigin('https:'), 'https:');
+    for (const bad of ['*', 'ftp://x.org', 'https://x.org/data', "https://x.org 'unsafe-eval'", 'https://x.org; script-src *', '']) {
+      assert.throws(() => parseDataOrigin(bad), /not an origin/, bad);
     }
   });
 });
