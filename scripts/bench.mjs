@@ -6,8 +6,13 @@
 // and writes JSON lines {"model","backend","batch","ms_per_step","img_per_s",
 // "first_step_ms", …} to bench-results/<time>.jsonl.
 //
+// With the `page` backend it also times the app itself: page open to the
+// first finished training step (cnn on the built-in MNIST sample, CPU
+// backend), with a cold browser profile and again after a reload (warm:
+// service-worker cache and compiled wasm).
+//
 //   node scripts/bench.mjs [--models resnet20,plain20,mnist-cnn] [--batches 32,128]
-//                          [--backends native-cpu,native-wgpu,browser-cpu,browser-webgpu] [--budget 120]
+//                          [--backends native-cpu,native-wgpu,browser-cpu,browser-webgpu,page] [--budget 120]
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,7 +30,7 @@ const arg = (name, def) => {
 };
 const models = arg('models', 'resnet20,plain20,mnist-cnn');
 const batches = arg('batches', '32,128');
-const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-webgpu').split(',');
+const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-webgpu,page').split(',');
 const budget = Number(arg('budget', '120'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
 const results = [];
@@ -84,6 +89,46 @@ if (browserBackends.length) {
       }
     }
   } finally {
+    await server.close();
+  }
+}
+
+/** Milliseconds from navigation to the first finished step of a run started with Train. */
+async function openToFirstStep(page, url) {
+  const t0 = Date.now();
+  await page.goto(url);
+  const poll = async (fn, what) => {
+    for (const until = Date.now() + 5 * 60_000; ; await page.waitForTimeout(20)) {
+      if (await page.evaluate(fn).catch(() => false)) return;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    }
+  };
+  await poll(() => { const b = document.getElementById('train'); return b && !b.disabled; }, 'Train to be enabled');
+  await page.click('#train');
+  await poll(() => (window.__reslab?.runs?.at(-1)?.step ?? 0) >= 1, 'the first step');
+  return Date.now() - t0;
+}
+
+if (backends.includes('page')) {
+  const server = await startServer({ port: 0, root: REPO });
+  const profile = mkdtempSync(join(tmpdir(), 'reslab-bench-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: false,
+    args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const url = `${server.url}?backend=cpu&data=sample-mnist&model=cnn&batch_size=32&max_steps=3`;
+    const cold = await openToFirstStep(page, url);
+    const warm = await openToFirstStep(page, url);
+    console.log(`page open → first finished step (cnn, MNIST sample, CPU backend): cold ${cold} ms, warm ${warm} ms`);
+    results.push({ kind: 'page-first-step', model: 'cnn', backend: 'browser-cpu', cold_ms: cold, warm_ms: warm });
+  } catch (err) {
+    console.log(`page: ${err.message}`);
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
     await server.close();
   }
 }

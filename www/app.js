@@ -934,8 +934,11 @@ async function loadFromUrl() {
       showDataError(`${u}: not a valid URL`);
       return;
     }
-    if (parsed.protocol !== 'https:' && parsed.origin !== location.origin) {
-      showDataError(`${u}: only https URLs (or files on this site) can be loaded`);
+    // Plain http only from this site or this machine (loopback counts as a
+    // secure origin in browsers): anything else could be altered in transit.
+    const loopback = parsed.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+    if (parsed.protocol !== 'https:' && parsed.origin !== location.origin && !loopback) {
+      showDataError(`${u}: only https URLs, files on this site or http on this machine (localhost) can be loaded`);
       return;
     }
   }

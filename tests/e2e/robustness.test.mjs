@@ -105,6 +105,7 @@ test('resnet1202 on a phone-sized device is refused with the batch that fits; a 
     assert.equal(await page.evaluate(() => navigator.deviceMemory), 2);
     const train = page.locator('#train');
     assert.equal(await page.getByLabel('Model', { exact: true }).inputValue(), 'resnet1202');
+    await openAdvanced(page);
     await control(page, 'Batch size').fill('128');
     await control(page, 'Batch size').press('Tab');
     await control(page, 'Max steps').fill('1');
@@ -115,6 +116,7 @@ test('resnet1202 on a phone-sized device is refused with the batch that fits; a 
     const big = (await debugState(page)).runs.at(-1);
     assert.match(big.message, /resnet1202 at batch 128 needs about [\d.]+ GB .*this device reports 2 GB of memory, of which a run may use about 1\.0 GB\. Try a batch size of (\d+) or less\./, big.message);
     assert.equal(big.steps, 0);
+    console.log(`refused: ${big.message}`);
     const fits = Number(/Try a batch size of (\d+)/.exec(big.message)[1]);
     assert.ok(fits >= 1 && fits < 128, big.message);
 
