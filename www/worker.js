@@ -426,9 +426,11 @@ let deviceMemoryGb = null;
  * What one run may use: the wasm address space on the CPU backend, and on any
  * backend at most half of the device's memory (a phone or a small laptop shares
  * it with the system, the browser and, for an integrated GPU, the GPU).
+ * Browsers report at most 8 GB, so 8 means "8 GB or more": no device limit then
+ * (a desktop GPU may well hold more).
  */
 function memoryBudget(backend) {
-  const device = deviceMemoryGb ? (deviceMemoryGb * GB) / 2 : Infinity;
+  const device = deviceMemoryGb && deviceMemoryGb < 8 ? (deviceMemoryGb * GB) / 2 : Infinity;
   if (backend === 'webgpu') return { bytes: device, why: 'device' };
   return device < WASM_BUDGET ? { bytes: device, why: 'device' } : { bytes: WASM_BUDGET, why: 'wasm' };
 }
