@@ -28,6 +28,17 @@ async function poll(page, fn, what, timeout = MINUTE) {
   }
 }
 
+/** Sets the model (if given), batch size and max steps, then presses Train once it is enabled. */
+async function startRun(page, { model, batch, maxSteps }) {
+  if (model) await page.getByLabel('Model', { exact: true }).selectOption(model);
+  for (const [label, value] of [['Batch size', batch], ['Max steps', maxSteps]]) {
+    await control(page, label).fill(String(value));
+    await control(page, label).press('Tab');
+  }
+  await poll(page, async () => !(await page.locator('#train').isDisabled()), 'Train to be enabled');
+  await pressTrain(page);
+}
+
 test('out-of-range settings are refused next to their control; absurd sizes and a crashed engine give a message', { timeout: 15 * MINUTE }, async () => {
   const app = await openApp({ query: '?backend=cpu&data=sample-cifar10&model=resnet20' });
   const { page } = app;
@@ -63,13 +74,7 @@ test('out-of-range settings are refused next to their control; absurd sizes and 
     await poll(page, async () => !(await page.locator('#err-patience').isVisible()), 'the patience message to go');
 
     // ResNet-152 at batch 1024 cannot fit in the browser: refused before it starts, with a way out.
-    await page.getByLabel('Model', { exact: true }).selectOption('resnet152');
-    await control(page, 'Batch size').fill('1024');
-    await control(page, 'Batch size').press('Tab');
-    await control(page, 'Max steps').fill('1');
-    await control(page, 'Max steps').press('Tab');
-    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
-    await pressTrain(page);
+    await startRun(page, { model: 'resnet152', batch: 1024, maxSteps: 1 });
     assert.equal(await waitForRunEnd(page, 3 * MINUTE), 'failed');
     const big = (await debugState(page)).runs.at(-1);
     assert.match(big.message, /resnet152 at batch 1024 needs about [\d.]+ GB .* at most 3\.0 GB\. Try a batch size of \d+ or less\./, big.message);
@@ -79,13 +84,7 @@ test('out-of-range settings are refused next to their control; absurd sizes and 
     await page.evaluate(() => window.__reslab.debugCrash());
     await poll(page, async () => /restarted/.test(await page.locator('#notice-list').textContent()), 'the restart notice');
     await waitForBackend(page);
-    await page.getByLabel('Model', { exact: true }).selectOption('cnn');
-    await control(page, 'Batch size').fill('16');
-    await control(page, 'Batch size').press('Tab');
-    await control(page, 'Max steps').fill('3');
-    await control(page, 'Max steps').press('Tab');
-    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
-    await pressTrain(page);
+    await startRun(page, { model: 'cnn', batch: 16, maxSteps: 3 });
     assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
     assert.deepEqual(app.pageErrors, []);
   } finally {
@@ -103,15 +102,9 @@ test('resnet1202 on a phone-sized device is refused with the batch that fits; a 
   try {
     await waitForBackend(page);
     assert.equal(await page.evaluate(() => navigator.deviceMemory), 2);
-    const train = page.locator('#train');
     assert.equal(await page.getByLabel('Model', { exact: true }).inputValue(), 'resnet1202');
     await openAdvanced(page);
-    await control(page, 'Batch size').fill('128');
-    await control(page, 'Batch size').press('Tab');
-    await control(page, 'Max steps').fill('1');
-    await control(page, 'Max steps').press('Tab');
-    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
-    await pressTrain(page);
+    await startRun(page, { batch: 128, maxSteps: 1 });
     assert.equal(await waitForRunEnd(page, 3 * MINUTE), 'failed');
     const big = (await debugState(page)).runs.at(-1);
     assert.match(big.message, /resnet1202 at batch 128 needs about [\d.]+ GB .*this device reports 2 GB of memory, of which a run may use about 1\.0 GB\. Try a batch size of (\d+) or less\./, big.message);
@@ -121,13 +114,7 @@ test('resnet1202 on a phone-sized device is refused with the batch that fits; a 
     assert.ok(fits >= 1 && fits < 128, big.message);
 
     // The page is still alive and a small net trains on the same device.
-    await page.getByLabel('Model', { exact: true }).selectOption('cnn');
-    await control(page, 'Batch size').fill('16');
-    await control(page, 'Batch size').press('Tab');
-    await control(page, 'Max steps').fill('2');
-    await control(page, 'Max steps').press('Tab');
-    await poll(page, async () => !(await train.isDisabled()), 'Train to be enabled');
-    await pressTrain(page);
+    await startRun(page, { model: 'cnn', batch: 16, maxSteps: 2 });
     assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
     assert.deepEqual(app.pageErrors, []);
   } finally {

@@ -17,13 +17,8 @@ test('a dataset loads from a URL; a missing one is reported', { timeout: 5 * MIN
   await waitForBackend(page);
   const origin = new URL(page.url()).origin;
 
-  await control(page, 'Dataset').selectOption({ label: 'Load files…' });
-  await control(page, 'Dataset URL').fill(`${origin}/assets/sample/cifar10/cifar-10-sample-binary.tar.gz`);
-  await page.getByRole('button', { name: 'Load', exact: true }).click();
-  const status = page.getByTestId('user-data-status');
-  for (let i = 0; i < 600 && !/2,000 train/.test((await status.textContent()) ?? ''); i++) await page.waitForTimeout(100);
-  assert.match(await status.textContent(), /CIFAR-10 · 3×32×32 · 2,000 train \/ 500 test/);
-  assert.equal(await page.getByTestId('data-error').isVisible(), false);
+  await loadUrl(page, `${origin}/assets/sample/cifar10/cifar-10-sample-binary.tar.gz`);
+  await expectCifarSample(page);
 
   await control(page, 'Dataset URL').fill(`${origin}/no-such-dataset.tar.gz`);
   await page.getByRole('button', { name: 'Load', exact: true }).click();
@@ -48,6 +43,14 @@ async function dataHost() {
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
   return { origin, close: () => new Promise((ok) => { server.close(ok); server.closeAllConnections?.(); }) };
+}
+
+/** Waits for the CIFAR-10 sample (2,000 train / 500 test) to be the loaded user dataset, without an error. */
+async function expectCifarSample(page) {
+  const status = page.getByTestId('user-data-status');
+  for (let i = 0; i < 600 && !/2,000 train/.test((await status.textContent()) ?? ''); i++) await page.waitForTimeout(100);
+  assert.match(await status.textContent(), /CIFAR-10 · 3×32×32 · 2,000 train \/ 500 test/);
+  assert.equal(await page.getByTestId('data-error').isVisible(), false);
 }
 
 async function loadUrl(page, url) {
@@ -83,8 +86,5 @@ test('a server started with --allow-data-from loads a dataset from that origin',
   const { page } = app;
   await waitForBackend(page);
   await loadUrl(page, `${host.origin}/cifar-10-binary.tar.gz`);
-  const status = page.getByTestId('user-data-status');
-  for (let i = 0; i < 600 && !/2,000 train/.test((await status.textContent()) ?? ''); i++) await page.waitForTimeout(100);
-  assert.match(await status.textContent(), /CIFAR-10 · 3×32×32 · 2,000 train \/ 500 test/);
-  assert.equal(await page.getByTestId('data-error').isVisible(), false);
+  await expectCifarSample(page);
 });
