@@ -181,6 +181,27 @@ struct TrainArgs {
     quiet: bool,
 }
 
+/// Keeps freed memory in the process for the next allocation of that size.
+///
+/// Why: glibc gives every large block (over 128 KB, a threshold that adapts
+/// up to 32 MB) its own fresh mapping and unmaps it on free. A training step
+/// allocates and frees hundreds of activations and gradients of several MB,
+/// so the kernel zero-filled each one page by page on first touch: page
+/// faults were about 8 % of a ResNet-20 step, much of it on the thread that
+/// runs the serial parts. With blocks up to 32 MB taken from the heap and
+/// the heap never trimmed, ResNet-20 at batch 128 went from 723 to 588 ms a
+/// step on 2 threads (BENCHMARKS.md). The cost: the process keeps its peak
+/// memory until it exits, which a training CLI reaches anyway.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: called once at start-up, before any thread exists; mallopt only
+    // changes the allocator's thresholds.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20); // glibc's maximum on 64-bit
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
 fn main() -> ExitCode {
     // Rust ignores SIGPIPE, so printing into a closed pipe (`reslab describe … | head`)
     // would panic; the default action ends the process quietly, as other tools do.
@@ -189,6 +210,7 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    keep_freed_memory();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Models => {
@@ -640,7 +662,12 @@ fn run_bench(
         "wgpu" => pollster::block_on(backend::wgpu_device())?,
         _ => backend::cpu_device(),
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Flex's thread pool: RAYON_NUM_THREADS if set, else one per core.
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let backend_label = format!("native-{backend_name}");
     let mut out = match &json {
         Some(p) => Some(
