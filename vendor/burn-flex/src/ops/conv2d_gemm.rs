@@ -380,6 +380,10 @@ pub(crate) fn conv2d_x_backward(
     tensor(dx, vec![g.n, g.c_in, g.h, g.w])
 }
 
+/// Whether the weight gradient is accumulated as dWᵀ (column-major dst); see
+/// `conv2d_weight_backward`.
+const ACCUMULATE_TRANSPOSED: bool = !cfg!(target_family = "wasm");
+
 /// Weight gradient: `dW = Σ_b dY_b · col(X_b)ᵀ`, the batch split across threads
 /// with one partial sum each.
 pub(crate) fn conv2d_weight_backward(
@@ -395,14 +399,16 @@ pub(crate) fn conv2d_weight_backward(
     let (xs, dys): (&[f32], &[f32]) = (x.storage(), dy.storage());
     let (k, p) = (g.k(), g.p());
     let (kg, cog) = (g.kg(), g.cog());
-    // Each partial sum is dWᵀ, per group a column-major [cog, kg] block
+    // Natively (x86-64, AVX2/AVX-512 kernels) each partial sum is dWᵀ, per group a column-major [cog, kg] block
     // (element (co, j) of group g at g·cog·kg + j·cog + co), turned into
     // dW's row-major layout once at the end. Why: with a column-major dst gemm
     // takes dY_b as its left operand as given. Both dY_b and col have P (the
     // summed dimension) contiguous, and gemm wants its left operand with the
     // other dimension contiguous; a row-major dst made col the left operand,
     // packed element by element for every image (~14 % of a ResNet-20 step).
-    // One copy of dY_b as dY_bᵀ [P, c_out] costs far less.
+    // One copy of dY_b as dY_bᵀ [P, c_out] costs far less (native ResNet-20, b128:
+    // 1,015 → 749 ms a step on one thread). In Chromium both layouts measured
+    // 1.8–1.9 s a step, within noise, so wasm keeps the row-major dst it had.
     let partial = |images: core::ops::Range<usize>| {
         let mut dwt = vec![0.0f32; g.c_out * kg];
         let mut col = if g.is_pointwise() { Vec::new() } else { vec![0.0f32; k * p] };
@@ -422,7 +428,12 @@ pub(crate) fn conv2d_weight_backward(
                 // dY_g [cog, P]: element (i, j) is dyt[j·c_out + gi·cog + i] → row stride 1.
                 // colᵀ [P, kg]: element (i, j) is col[j·P + i] → column stride P, row stride 1.
                 let (dyg, cg) = (&dyt[gi * cog..], &c[gi * kg * p..]);
-                gemm_f32_strided(cog, kg, p, (dwg, cog as isize, 1), i > 0, (dyg, g.c_out as isize, 1), (cg, p as isize, 1));
+                let (lhs, rhs) = ((dyg, g.c_out as isize, 1), (cg, p as isize, 1));
+                if ACCUMULATE_TRANSPOSED {
+                    gemm_f32_strided(cog, kg, p, (dwg, cog as isize, 1), i > 0, lhs, rhs);
+                } else {
+                    gemm_f32(cog, kg, p, dwg, i > 0, lhs, rhs);
+                }
             }
         }
         dwt
@@ -444,11 +455,16 @@ pub(crate) fn conv2d_weight_backward(
     #[cfg(not(feature = "rayon"))]
     let dwt = partial(0..g.n);
     // dWᵀ blocks [kg, cog] (row-major view of the column-major [cog, kg]) → dW [cog, kg] per group.
-    let mut dw = vec![0.0f32; g.c_out * kg];
-    for gi in 0..g.groups {
-        let off = gi * cog * kg;
-        transpose(&dwt[off..off + cog * kg], kg, cog, &mut dw[off..off + cog * kg]);
-    }
+    let dw = if ACCUMULATE_TRANSPOSED {
+        let mut dw = vec![0.0f32; g.c_out * kg];
+        for gi in 0..g.groups {
+            let off = gi * cog * kg;
+            transpose(&dwt[off..off + cog * kg], kg, cog, &mut dw[off..off + cog * kg]);
+        }
+        dw
+    } else {
+        dwt
+    };
     tensor(dw, vec![g.c_out, g.c_in / g.groups, g.kh, g.kw])
 }
 
