@@ -283,9 +283,9 @@ where
 }
 
 /// W `[c_out, K]` rearranged per group as column-major `[cog, kg]` blocks
-/// (element (i, j) of group g at `g·cog·kg + j·cog + i`): gemm packs a
-/// column-major left operand with contiguous copies, a row-major one element
-/// by element, and the forward pass would repack W for every image.
+/// (element (i, j) of group g at `g·cog·kg + j·cog + i`). Written when W was
+/// taken for gemm's left operand; after gemm's swap (see `gemm_f32`) it is the
+/// right one, so this copy may not pay: not re-measured since.
 fn weight_col_major(ws: &[f32], groups: usize, cog: usize, kg: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; ws.len()];
     for gi in 0..groups {
