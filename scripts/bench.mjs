@@ -12,7 +12,10 @@
 // service-worker cache and compiled wasm).
 //
 //   node scripts/bench.mjs [--models resnet20,plain20,mnist-cnn] [--batches 32,128]
-//                          [--backends native-cpu,native-wgpu,browser-cpu,browser-webgpu,page] [--budget 120]
+//                          [--backends native-cpu,native-wgpu,browser-cpu,browser-cpu-threads,browser-webgpu,page] [--budget 120]
+//
+// browser-cpu is the full engine's CPU backend (one thread); browser-cpu-threads
+// the threaded CPU engine on a pool of all cores (reported as browser-cpu-<n>t).
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ const arg = (name, def) => {
 };
 const models = arg('models', 'resnet20,plain20,mnist-cnn');
 const batches = arg('batches', '32,128');
-const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-webgpu,page').split(',');
+const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-cpu-threads,browser-webgpu,page').split(',');
 const budget = Number(arg('budget', '120'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
 const results = [];
@@ -133,13 +136,15 @@ if (backends.includes('page')) {
   }
 }
 
-try {
-  const wasm = readFileSync(join(REPO, 'pkg', 'reslab_bg.wasm'));
-  const size = { raw: statSync(join(REPO, 'pkg', 'reslab_bg.wasm')).size, gzip: gzipSync(wasm, { level: 9 }).length };
-  console.log(`wasm: ${size.raw} B raw, ${size.gzip} B gzip`);
-  results.push({ kind: 'wasm-size', ...size });
-} catch {
-  console.log('wasm: pkg/ not built');
+for (const [engine, path] of [['full', 'pkg/reslab_bg.wasm'], ['threads', 'pkg/threads/reslab_bg.wasm']]) {
+  try {
+    const wasm = readFileSync(join(REPO, path));
+    const size = { raw: statSync(join(REPO, path)).size, gzip: gzipSync(wasm, { level: 9 }).length };
+    console.log(`wasm (${path}): ${size.raw} B raw, ${size.gzip} B gzip`);
+    results.push({ kind: 'wasm-size', engine, ...size });
+  } catch {
+    console.log(`wasm: ${path} not built`);
+  }
 }
 
 mkdirSync(join(REPO, 'bench-results'), { recursive: true });

@@ -1,37 +1,78 @@
 #!/usr/bin/env bash
-# Builds the wasm module into pkg/ and vendors the page's libraries into www/vendor/.
-#   RESLAB_WASM_OPT=0  skip wasm-opt (faster; the module is ~2x larger)
+# Builds the two wasm engines into pkg/ and vendors the page's libraries into www/vendor/.
+#   pkg/          the full engine: WebGPU and the CPU backend on one thread
+#   pkg/threads/  the CPU-only engine whose Flex backend runs on a pool of Web
+#                 Workers (shared memory: used when the page is cross-origin
+#                 isolated and trains on the CPU; www/threads.js)
+#   RESLAB_WASM_OPT=0  skip wasm-opt (faster; the modules are ~2x larger)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${RESLAB_WASM_TARGET_DIR:-$HOME/.cache/reslab/target-wasm}"
+target_dir="${RESLAB_WASM_TARGET_DIR:-$HOME/.cache/reslab/target-wasm}"
 
 say() { printf '\033[1m[build-web]\033[0m %s\n' "$*" >&2; }
 
-say "cargo build (wasm32, profile wasm-release) — the first build of Burn takes a long while"
-cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features
-wasm="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm-release/reslab.wasm"
-
-say "wasm-bindgen → pkg/"
-rm -rf pkg.tmp && mkdir -p pkg.tmp
-wasm-bindgen --target web --no-typescript --out-dir pkg.tmp "$wasm"
-if [ "${RESLAB_WASM_OPT:-1}" != 0 ]; then
-  # A current binaryen from npm: Debian's wasm-opt (v108) breaks Burn's module.
-  # It takes minutes on 2 cores, so its output is cached by input hash.
-  cache="$HOME/.cache/reslab/wasm-opt"; mkdir -p "$cache"
-  key=$(sha256sum pkg.tmp/reslab_bg.wasm | cut -c1-32)
+# wasm-opt -Oz with a current binaryen from npm (Debian's v108 breaks Burn's
+# module). It takes minutes on 2 cores, so its output is cached by input hash.
+optimise() { # <module.wasm> <extra wasm-opt flags…>
+  local wasm=$1; shift
+  [ "${RESLAB_WASM_OPT:-1}" != 0 ] || return 0
+  local cache="$HOME/.cache/reslab/wasm-opt" key
+  mkdir -p "$cache"
+  key=$(sha256sum "$wasm" | cut -c1-32)
+  [ $# = 0 ] || key="$key-$(echo "$*" | sha256sum | cut -c1-8)"
   if [ -f "$cache/$key.wasm" ]; then
-    say "wasm-opt -Oz (cached)"
+    say "wasm-opt -Oz $(basename "$(dirname "$wasm")")/$(basename "$wasm") (cached)"
   else
-    say "wasm-opt -Oz (several minutes)"
+    say "wasm-opt -Oz $(basename "$(dirname "$wasm")")/$(basename "$wasm") (several minutes)"
     node node_modules/binaryen/bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      pkg.tmp/reslab_bg.wasm -o "$cache/$key.tmp" && mv "$cache/$key.tmp" "$cache/$key.wasm"
-    ls -t "$cache"/*.wasm | tail -n +6 | xargs -r rm -f   # keep the last five
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue "$@" \
+      "$wasm" -o "$cache/$key.tmp" && mv "$cache/$key.tmp" "$cache/$key.wasm"
+    ls -t "$cache"/*.wasm | tail -n +9 | xargs -r rm -f   # keep the last eight
   fi
-  cp "$cache/$key.wasm" pkg.tmp/reslab_bg.wasm
-fi
+  cp "$cache/$key.wasm" "$wasm"
+}
+
+size() { # <module.wasm>
+  local raw gz
+  raw=$(stat -c %s "$1"); gz=$(gzip -9 -c "$1" | wc -c)
+  say "$1: $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzip"
+}
+
+rm -rf pkg.tmp && mkdir -p pkg.tmp
+
+say "cargo build: the full engine (wasm32, profile wasm-release) — the first build of Burn takes a long while"
+CARGO_TARGET_DIR="$target_dir" \
+  cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features --features wgpu
+say "wasm-bindgen → pkg/"
+wasm-bindgen --target web --no-typescript --out-dir pkg.tmp "$target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm"
+optimise pkg.tmp/reslab_bg.wasm
+
+# The threaded engine. Shared memory needs std itself built with atomics, so
+# std is rebuilt from rust-src (`-Z build-std`, allowed on the stable
+# toolchain by RUSTC_BOOTSTRAP; the same flags wasm-bindgen-rayon documents).
+# Without `wgpu`: its browser types (JS handles) cannot be shared between
+# threads, and a CPU-only module is a third of the size. The linker is told to
+# make the memory shared and imported (this rustc does not add that for
+# atomics by itself), and to export the thread-local storage hooks
+# wasm-bindgen initialises each thread with. The memory may grow to 4 GiB, as
+# the single-threaded engine's can (shared memory must declare a maximum).
+say "cargo build: the threaded CPU engine (std rebuilt with atomics)"
+mt_target_dir="${RESLAB_WASM_MT_TARGET_DIR:-$HOME/.cache/reslab/target-wasm-mt}"
+link=""
+for a in --shared-memory --import-memory --max-memory=4294967296 \
+  --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base; do
+  link="$link -C link-arg=$a"
+done
+CARGO_TARGET_DIR="$mt_target_dir" RUSTC_BOOTSTRAP=1 \
+  RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory$link" \
+  cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features --features threads \
+  -Z build-std=panic_abort,std
+say "wasm-bindgen → pkg/threads/"
+wasm-bindgen --target web --no-typescript --out-dir pkg.tmp/threads "$mt_target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm"
+optimise pkg.tmp/threads/reslab_bg.wasm --enable-threads
+
 rm -rf pkg && mv pkg.tmp pkg
-raw=$(stat -c %s pkg/reslab_bg.wasm); gz=$(gzip -9 -c pkg/reslab_bg.wasm | wc -c)
-say "pkg/reslab_bg.wasm: $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzip"
+size pkg/reslab_bg.wasm
+size pkg/threads/reslab_bg.wasm
 
 node scripts/vendor.mjs

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what ResLab's build and tests need, skipping what is already there:
-# the wasm target, wasm-bindgen-cli (pinned to the crate's wasm-bindgen),
+# the wasm target and std's sources, wasm-bindgen-cli (pinned to the crate's wasm-bindgen),
 # npm packages (uPlot, playwright-core, binaryen), and Debian's Chromium +
 # ChromeDriver for the browser tests (with `--browser`).
 set -euo pipefail
@@ -18,6 +18,11 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+# The threaded CPU engine rebuilds std with atomics (scripts/build-web.sh), from rust-src.
+if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "adding the rust-src component (std's sources, for the threaded wasm build)"
+  rustup component add rust-src
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"

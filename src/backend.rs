@@ -27,6 +27,7 @@ pub fn cpu_device() -> Device {
 
 /// Initialise the wgpu runtime (asynchronously, as the browser requires) and
 /// return its device. Errors say why (no adapter, no device …).
+#[cfg(feature = "wgpu")]
 pub async fn wgpu_device() -> Result<Device, String> {
     Device::wgpu_options()
         .init_async()

@@ -10,7 +10,8 @@
 //! - [`train`]: the async training loop, its events and its result JSON.
 //! - [`lab`]: grids of experiments and the paper's ablations as presets.
 //! - [`bench`]: training-step timing with the TF.js/PyTorch reference harnesses' protocol.
-//! - `web` (wasm only): the bindings the page's worker calls.
+//! - `web` (wasm only): the bindings the page's worker calls; `threads`
+//!   (wasm, `threads` feature): the Web Worker pool of the threaded CPU engine.
 
 pub mod backend;
 pub mod bench;
@@ -25,5 +26,8 @@ pub mod train;
 
 #[cfg(target_family = "wasm")]
 mod web;
+
+#[cfg(all(target_family = "wasm", feature = "threads"))]
+mod threads;
 
 pub use config::ExperimentConfig;

@@ -83,12 +83,24 @@ fn js_err(msg: impl AsRef<str>) -> JsValue {
 #[wasm_bindgen]
 pub async fn init_backend(kind: String) -> Result<String, JsValue> {
     let (device, name) = match kind.as_str() {
+        #[cfg(feature = "wgpu")]
         "webgpu" => (backend::wgpu_device().await.map_err(js_err)?, "webgpu"),
+        #[cfg(not(feature = "wgpu"))]
+        "webgpu" => return Err(js_err("this engine is the CPU-only build (it has no WebGPU backend)")),
         "cpu" => (backend::cpu_device(), "cpu"),
         other => return Err(js_err(format!("unknown backend '{other}' (webgpu or cpu)"))),
     };
     STATE.with(|s| s.borrow_mut().device = Some((device, name)));
-    Ok(serde_json::json!({ "backend": name }).to_string())
+    Ok(serde_json::json!({ "backend": name, "threads": cpu_threads() }).to_string())
+}
+
+/// The threads the CPU backend spreads its work over: the pool's size in the
+/// threaded engine (see `threads.rs`), else 1.
+fn cpu_threads() -> usize {
+    #[cfg(feature = "threads")]
+    return crate::threads::threads();
+    #[cfg(not(feature = "threads"))]
+    1
 }
 
 /// Parse dataset files into slot `key`. On error the slot keeps what it had.
@@ -262,6 +274,19 @@ pub fn load_model(run_key: String, bytes: js_sys::Uint8Array) -> Result<String, 
 #[wasm_bindgen]
 pub fn forget_model(run_key: String) {
     STATE.with(|s| s.borrow_mut().models.retain(|(k, _)| *k != run_key));
+}
+
+/// The keys of the kept models, oldest first (JSON array): the worker moves
+/// them when it changes engine (WebGPU ↔ threaded CPU).
+#[wasm_bindgen]
+pub fn model_keys() -> String {
+    let keys: Vec<String> = STATE.with(|s| s.borrow().models.iter().map(|(k, _)| k.clone()).collect());
+    serde_json::to_string(&keys).expect("keys serialise")
+}
+
+#[wasm_bindgen]
+pub fn forget_dataset(key: String) {
+    STATE.with(|s| s.borrow_mut().datasets.remove(&key));
 }
 
 /// Evaluate a kept model on the test split of dataset slot `dataset_key`, as

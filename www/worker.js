@@ -42,7 +42,8 @@
 //   {type:'device-lost', runId, message}  the page restarts the worker
 //   {type:'error', context, message, runId?, fatal?, id?, key?}
 
-const ENGINE_URL = new URL('../pkg/reslab.js', import.meta.url);
+import { ENGINE_URL, THREADED_ENGINE_URL, threadPlan, startPool } from './threads.js';
+
 const SITE_ROOT = new URL('../', import.meta.url);
 
 const SAMPLES = {
@@ -65,11 +66,19 @@ const SAMPLES = {
 
 const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10']);
 
-/** @type {any} the wasm module namespace, once initialised */
+/** @type {any} the active engine's module namespace (see `useEngine`) */
 let rl = null;
-let enginePromise = null;
-/** The engine's linear memory, for the memory figures sent with each progress event. */
+/** The engines loaded in this worker, by URL: {mod, memory, threads}. */
+const engines = new Map();
+/** The active engine's linear memory, for the memory figures sent with each progress event. */
 let wasmMemory = null;
+/** Why the engine could not be loaded (then every request fails with it). */
+let engineError = null;
+/**
+ * What each dataset slot was loaded from, so that a change of engine (WebGPU
+ * ↔ threaded CPU) can load it into the other engine too.
+ */
+const datasetInputs = new Map();
 /** Resolves once a backend has been initialised (or chosen). */
 let backendPromise = null;
 let backendInfo = null;
@@ -127,26 +136,94 @@ function memoryNow() {
   return { wasm: wasmMemory?.buffer?.byteLength ?? null };
 }
 
-function loadEngine() {
-  if (!enginePromise) {
-    enginePromise = (async () => {
-      let mod;
-      try {
-        mod = await import(ENGINE_URL.href);
-        wasmMemory = (await mod.default())?.memory ?? null;
-      } catch (err) {
-        const e = new Error(`The training engine failed to load: ${messageOf(err)}`);
-        e.engineLoad = true;
-        throw e;
-      }
-      rl = mod;
-      const defaults = parseJson(rl.default_config(), 'default_config');
-      const models = parseJson(rl.model_ids(), 'model_ids');
-      post({ type: 'ready', defaults, models });
-      return mod;
-    })();
+/**
+ * Loads (once) and instantiates the engine at `url`; for the threaded engine
+ * also starts its pool of `threads` workers. Resolves to {mod, memory, threads}.
+ */
+async function loadEngineAt(url, threads = 0) {
+  let engine = engines.get(url.href);
+  if (engine) return engine;
+  const mod = await import(url.href);
+  const memory = (await mod.default())?.memory ?? null;
+  let poolSize = 1;
+  if (threads > 0) poolSize = await startPool(mod, threads);
+  engine = { mod, memory, threads: poolSize };
+  engines.set(url.href, engine);
+  return engine;
+}
+
+let readyPosted = false;
+
+/**
+ * Initialises backend `kind` ('cpu' or 'webgpu') on `engine` and makes it the
+ * active engine. Models and datasets held by the previous engine move with it
+ * (nothing the user trained or loaded is lost when the backend changes) and
+ * are dropped from the old one. If the backend fails to start, the previous
+ * engine stays active, untouched. Resolves to init_backend's info.
+ */
+async function activate(engine, kind) {
+  const info = parseJson(await engine.mod.init_backend(kind), 'init_backend');
+  const old = rl;
+  if (old && old !== engine.mod) {
+    // Copy everything first: if a copy fails, the old engine stays active with all it had.
+    for (const [key, input] of datasetInputs) engine.mod.load_dataset(key, input.names, input.arrays, input.hint);
+    const models = parseJson(old.model_keys(), 'model_keys');
+    for (const key of models) engine.mod.load_model(key, await old.save_model(key));
+    for (const key of datasetInputs.keys()) old.forget_dataset(key);
+    for (const key of models) old.forget_model(key);
   }
-  return enginePromise;
+  rl = engine.mod;
+  wasmMemory = engine.memory;
+  if (!readyPosted) {
+    readyPosted = true;
+    const defaults = parseJson(rl.default_config(), 'default_config');
+    const models = parseJson(rl.model_ids(), 'model_ids');
+    post({ type: 'ready', defaults, models });
+  }
+  return info;
+}
+
+function engineLoadError(err) {
+  const e = new Error(`The training engine failed to load: ${messageOf(err)}`);
+  e.engineLoad = true;
+  return e;
+}
+
+/** The active engine, once the backend has been chosen (by the page's 'init', else 'auto'). */
+async function loadEngine() {
+  if (!backendPromise) backendPromise = chooseBackend('auto').catch((err) => reportError('backend', err));
+  await backendPromise;
+  if (!rl) throw engineError ?? engineLoadError('no engine was loaded');
+  return rl;
+}
+
+/** The full engine (WebGPU, and the CPU on one thread). */
+async function fullEngine() {
+  try {
+    return await loadEngineAt(ENGINE_URL);
+  } catch (err) {
+    throw (engineError = engineLoadError(err));
+  }
+}
+
+/**
+ * Starts the CPU backend on the best engine: the threaded one where the page
+ * can share memory, else the full one. Resolves to {info, why}: `why` says
+ * why there is only one thread.
+ */
+async function startCpu() {
+  const plan = threadPlan();
+  if (plan.threads > 0) {
+    try {
+      return { info: await activate(await loadEngineAt(THREADED_ENGINE_URL, plan.threads), 'cpu'), why: null };
+    } catch (err) {
+      if (isFatal(err)) throw err;
+      // A failed thread pool must not cost the user their lab: one thread still trains.
+      plan.why = `the threaded engine failed to start (${messageOf(err)})`;
+      console.warn('ResLab:', plan.why);
+    }
+  }
+  return { info: await activate(await fullEngine(), 'cpu'), why: plan.why };
 }
 
 // ---------------------------------------------------------------- backend
@@ -194,9 +271,12 @@ function describeAdapter(fromEngine, fallbackName) {
   return a || 'unknown adapter';
 }
 
-async function initCpu(reason) {
-  const info = parseJson(await rl.init_backend('cpu'), 'init_backend');
-  backendInfo = { backend: 'cpu', adapter: info?.adapter ?? 'cpu', reason };
+/** `why`: why the CPU backend (shown in brackets, with why there is one thread if so). */
+async function initCpu(why) {
+  const { info, why: oneThread } = await startCpu();
+  const threads = Number(info?.threads) || 1;
+  const reason = `CPU, ${threads > 1 ? `${threads} threads` : '1 thread'} (${why}${oneThread ? `; one thread because ${oneThread}` : ''})`;
+  backendInfo = { backend: 'cpu', adapter: info?.adapter ?? 'cpu', reason, threads };
   post({ type: 'backend', ...backendInfo });
   return backendInfo;
 }
@@ -227,7 +307,7 @@ if (self.GPUAdapter?.prototype?.requestDevice) {
 }
 
 async function initWebGpu(name, software) {
-  const info = parseJson(await rl.init_backend('webgpu'), 'init_backend');
+  const info = await activate(await fullEngine(), 'webgpu');
   const adapter = describeAdapter(info?.adapter, name);
   const reason = software
     ? `WebGPU: ${adapter} (software rendering, ${software}: slow)`
@@ -238,15 +318,14 @@ async function initWebGpu(name, software) {
 }
 
 async function chooseBackend(requested) {
-  await loadEngine();
   const kind = ['auto', 'webgpu', 'cpu'].includes(requested) ? requested : 'auto';
-  if (kind === 'cpu') return initCpu('CPU (chosen in settings)');
+  if (kind === 'cpu') return initCpu('chosen in settings');
 
   const probe = await probeWebGpu();
   if (kind === 'webgpu') {
     if (!probe.ok) {
       post({ type: 'error', context: 'backend', message: `WebGPU is not available (${probe.why}); using the CPU backend instead.` });
-      return initCpu(`CPU (WebGPU was requested but ${probe.why})`);
+      return initCpu(`WebGPU was requested but ${probe.why}`);
     }
     try {
       return await initWebGpu(probe.name, probe.software);
@@ -254,18 +333,18 @@ async function chooseBackend(requested) {
       if (isFatal(err)) throw err;
       const why = messageOf(err);
       post({ type: 'error', context: 'backend', message: `WebGPU could not be started (${why}); using the CPU backend instead.` });
-      return initCpu(`CPU (WebGPU failed: ${why})`);
+      return initCpu(`WebGPU failed: ${why}`);
     }
   }
 
   // auto: only a hardware adapter is worth it; software WebGPU is far slower than the CPU backend.
-  if (!probe.ok) return initCpu(`CPU (${probe.why})`);
-  if (probe.software) return initCpu(`CPU (no hardware WebGPU adapter: ${probe.software} is software)`);
+  if (!probe.ok) return initCpu(`${probe.why}`);
+  if (probe.software) return initCpu(`no hardware WebGPU adapter: ${probe.software} is software`);
   try {
     return await initWebGpu(probe.name, null);
   } catch (err) {
     if (isFatal(err)) throw err;
-    return initCpu(`CPU (WebGPU failed to start: ${messageOf(err)})`);
+    return initCpu(`WebGPU failed to start: ${messageOf(err)}`);
   }
 }
 
@@ -365,6 +444,8 @@ function loadIntoEngine(key, names, arrays, hint) {
     throw new Error(msg);
   }
   const info = parseJson(infoText, 'load_dataset');
+  // Kept (as given: compressed files stay compressed) to move with a change of engine.
+  datasetInputs.set(key, { names, arrays, hint: h });
   post({ type: 'dataset', key, info });
   return info;
 }

@@ -13,7 +13,7 @@ test('(e) ?backend=auto without WebGPU falls back to the CPU with a reason', { t
 
   const line = await waitForBackend(page);
   assert.equal(await page.locator('#backend-line').getAttribute('data-backend'), 'cpu');
-  assert.match(line, /^Backend: CPU \(.+\)$/, `backend line: ${line}`);
+  assert.match(line, /^Backend: CPU, \d+ threads? \(.+\)$/, `backend line: ${line}`);
   assert.match(line, /WebGPU|adapter|software/i, `the reason should explain why: ${line}`);
   await app.screenshot('backend-auto.png');
   assert.deepEqual(app.pageErrors, [], 'uncaught page errors');

@@ -45,7 +45,7 @@ export function requireBuild() {
  * Starts the server and a fresh Chromium profile, opens the app.
  * Returns {page, context, server, url, consoleErrors, pageErrors, screenshot(name), close()}.
  */
-export async function openApp({ query = '', webgpu = false, viewport = { width: 1440, height: 1000 }, extraArgs = [], initScript = null, serverOptions = {} } = {}) {
+export async function openApp({ query = '', webgpu = false, viewport = { width: 1440, height: 1000 }, extraArgs = [], initScript = null, serverOptions = {}, beforeOpen = null } = {}) {
   const server = await startServer({ port: 0, root: ROOT, ...serverOptions });
   const profile = mkdtempSync(join(tmpdir(), 'reslab-chromium-'));
   const args = [
@@ -74,6 +74,8 @@ export async function openApp({ query = '', webgpu = false, viewport = { width: 
   const page = context.pages()[0] ?? (await context.newPage());
   // Runs in the page before its own scripts (e.g. to pose as a smaller device).
   if (initScript) await page.addInitScript(initScript);
+  // E.g. routes that change what the server sends.
+  if (beforeOpen) await beforeOpen(page);
   const consoleErrors = [];
   const pageErrors = [];
   const log = [];
