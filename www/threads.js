@@ -15,6 +15,8 @@ const POOL_WORKER_URL = new URL('./pool-worker.js', import.meta.url);
 const MAX_THREADS = 16;
 /** A pool worker that has not started within this long is given up on. */
 const START_TIMEOUT_MS = 30_000;
+/** The pool's workers, kept reachable so that no browser collects a worker that only shares memory. */
+let poolWorkers = [];
 
 /**
  * How many pool threads the threaded engine would get here, or why it cannot
@@ -68,7 +70,6 @@ export async function startPool(engine, n) {
     for (const w of workers) w.terminate();
     throw err;
   }
-  // Kept reachable so that no browser collects a worker that only shares memory.
-  startPool.workers = workers;
+  poolWorkers = workers;
   return engine.pool_build(n);
 }
