@@ -15,6 +15,7 @@
 //
 //   node scripts/bench.mjs [--models resnet20,plain20,mnist-cnn] [--batches 32,128]
 //                          [--backends native-cpu,native-wgpu,browser-cpu,browser-cpu-threads,browser-webgpu,page] [--budget 120]
+//                          [--threads N]   (browser-cpu-threads' pool size; default one per core)
 //
 // browser-cpu is the full engine's CPU backend (one thread); browser-cpu-threads
 // the threaded CPU engine on a pool of all cores (reported as browser-cpu-<n>t).
@@ -37,6 +38,8 @@ const models = arg('models', 'resnet20,plain20,mnist-cnn');
 const batches = arg('batches', '32,128');
 const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-cpu-threads,browser-webgpu,page').split(',');
 const budget = Number(arg('budget', '120'));
+// The threaded engine's pool size for browser-cpu-threads (default: one thread per core).
+const threads = Number(arg('threads', '0'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
 const results = [];
 
@@ -78,7 +81,7 @@ if (browserBackends.length) {
       });
       try {
         const page = context.pages()[0] ?? (await context.newPage());
-        await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}`);
+        await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}&threads=${threads}`);
         let seen = 0;
         for (;;) {
           const { done, list, error } = await page.evaluate(() => ({ done: window.benchDone, list: window.benchResults, error: window.benchError }));

@@ -444,8 +444,9 @@ function loadIntoEngine(key, names, arrays, hint) {
     throw new Error(msg);
   }
   const info = parseJson(infoText, 'load_dataset');
-  // Kept (as given: compressed files stay compressed) to move with a change of engine.
-  datasetInputs.set(key, { names, arrays, hint: h });
+  // Kept (as given: compressed files stay compressed) to move with a change of
+  // engine, where one can happen: WebGPU and the threaded CPU engine both possible.
+  if (self.navigator?.gpu && threadPlan().threads > 0) datasetInputs.set(key, { names, arrays, hint: h });
   post({ type: 'dataset', key, info });
   return info;
 }

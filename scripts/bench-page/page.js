@@ -7,6 +7,7 @@ const spec = {
   models: (q.get('models') ?? 'resnet20,plain20,mnist-cnn').split(','),
   batches: (q.get('batches') ?? '32,128').split(',').map(Number),
   budget: Number(q.get('budget') ?? 120),
+  threads: Number(q.get('threads') ?? 0), // cpu-threads: the pool's size (0: one per core)
 };
 window.benchResults = [];
 window.benchDone = false;

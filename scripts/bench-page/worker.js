@@ -12,7 +12,7 @@ self.onmessage = async ({ data: spec }) => {
     if (threaded) {
       const plan = threadPlan();
       if (plan.threads === 0) throw new Error(`no threads: ${plan.why}`);
-      await startPool(rl, plan.threads);
+      await startPool(rl, spec.threads > 0 ? spec.threads : plan.threads);
     }
     const info = JSON.parse(await rl.init_backend(threaded ? 'cpu' : spec.backend));
     const label = threaded ? `browser-cpu-${info.threads}t` : `browser-${info.backend}`;
