@@ -102,9 +102,13 @@ pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<Ben
     let total = spec.warmup + spec.steps;
     for i in 0..total {
         let t0 = now_seconds();
-        let loss = ce.forward(model.forward(x.clone()), y.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(cfg.lr, model, grads);
+        let (optim, ce, x, y) = (&mut optim, &ce, &x, &y);
+        let (next, loss) = crate::platform::on_pool(move || {
+            let loss = ce.forward(model.forward(x.clone()), y.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            (optim.step(cfg.lr, model, grads), loss)
+        });
+        model = next;
         let _: f32 = loss.into_scalar_async().await.map_err(|e| format!("read-back failed: {e:?}"))?;
         let ms = (now_seconds() - t0) * 1000.0;
         if i == 0 {

@@ -353,13 +353,19 @@ async fn train_inner(
             let lr = optim::lr_at(cfg, step, total);
             let aug = augment.map(|a| (a, &mut aug_rng));
             let (x, y) = batch_tensors(&prep.train, idx, &prep.mean, aug, &ad);
-            let logits = model.forward(x); // [b, 10]
-            let loss = ce.forward(logits.clone(), y.clone()); // [1]
             let n = idx.len();
-            let hits = logits.argmax(1).reshape([n]).equal(y).int().sum(); // [1]
-            pending.push((step + 1, n, loss.clone().detach(), hits));
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
+            // The step's compute, on a pool thread in the browser's threaded engine (see `on_pool`).
+            let (opt, ce) = (&mut optimizer, &ce);
+            let (next, loss, hits) = crate::platform::on_pool(move || {
+                let logits = model.forward(x); // [b, 10]
+                let loss = ce.forward(logits.clone(), y.clone()); // [1]
+                let hits = logits.argmax(1).reshape([n]).equal(y).int().sum(); // [1]
+                let kept = loss.clone().detach();
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                (opt.step(lr, model, grads), kept, hits)
+            });
+            model = next;
+            pending.push((step + 1, n, loss, hits));
             step += 1;
             train_images += n;
 
