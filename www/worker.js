@@ -66,9 +66,9 @@ const SAMPLES = {
 
 const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10']);
 
-/** @type {any} the active engine's module namespace (see `useEngine`) */
+/** @type {any} the active engine's module namespace (see `activate`) */
 let rl = null;
-/** The engines loaded in this worker, by URL: {mod, memory, threads}. */
+/** The engines loaded in this worker, by URL: {mod, memory}. */
 const engines = new Map();
 /** The active engine's linear memory, for the memory figures sent with each progress event. */
 let wasmMemory = null;
@@ -138,16 +138,15 @@ function memoryNow() {
 
 /**
  * Loads (once) and instantiates the engine at `url`; for the threaded engine
- * also starts its pool of `threads` workers. Resolves to {mod, memory, threads}.
+ * also starts its pool of `threads` workers. Resolves to {mod, memory}.
  */
 async function loadEngineAt(url, threads = 0) {
   let engine = engines.get(url.href);
   if (engine) return engine;
   const mod = await import(url.href);
   const memory = (await mod.default())?.memory ?? null;
-  let poolSize = 1;
-  if (threads > 0) poolSize = await startPool(mod, threads);
-  engine = { mod, memory, threads: poolSize };
+  if (threads > 0) await startPool(mod, threads);
+  engine = { mod, memory };
   engines.set(url.href, engine);
   return engine;
 }
@@ -338,7 +337,7 @@ async function chooseBackend(requested) {
   }
 
   // auto: only a hardware adapter is worth it; software WebGPU is far slower than the CPU backend.
-  if (!probe.ok) return initCpu(`${probe.why}`);
+  if (!probe.ok) return initCpu(probe.why);
   if (probe.software) return initCpu(`no hardware WebGPU adapter: ${probe.software} is software`);
   try {
     return await initWebGpu(probe.name, null);
@@ -562,9 +561,7 @@ function checkMemory(json, config) {
 
 async function train(runId, config, datasetKey, initModel) {
   if (running) throw new Error('a run is already in progress');
-  await loadEngine();
-  if (!backendPromise) backendPromise = chooseBackend('auto');
-  await backendPromise;
+  await loadEngine(); // the backend chosen, its engine active
   const json = typeof config === 'string' ? config : JSON.stringify(config);
   const errors = parseJson(rl.validate_config(json), 'validate_config');
   if (Array.isArray(errors) && errors.length) {
@@ -690,8 +687,6 @@ self.onmessage = (ev) => {
     case 'load-model':
       enqueue('load-model', async () => {
         await loadEngine();
-        if (!backendPromise) backendPromise = chooseBackend('auto');
-        await backendPromise;
         const bytes = msg.bytes instanceof ArrayBuffer ? new Uint8Array(msg.bytes) : new Uint8Array(0);
         const config = parseJson(rl.load_model(String(msg.key), bytes), 'load_model');
         post({ type: 'model-loaded', key: msg.key, name: msg.name, config });
