@@ -2,8 +2,12 @@
 // no console error and flat memory: the engine's wasm memory, the training
 // worker's heap and the page's JS heap (each after a forced collection) at step 2,000
 // within 5% of step 100.
-// The run goes on to 2,100 steps so that step 2,000 is measured mid-run, like
-// step 100 (the end of a run adds its test results and analysis views).
+// The run goes on to 3,000 steps so that step 2,000 is measured mid-run, like
+// step 100 (the end of a run adds its test results and analysis views). A
+// measurement takes about a second (three forced collections in the page and
+// three in the worker) and the CPU backend with two threads does about 100
+// steps a second here: with a run of 2,100 steps the end came during the
+// measurement once. The margins below are 300 and 900 steps.
 // Two runs of the same length come first and warm the page up. During a
 // page's first long run Blink's text-shaping cache (every new number shown,
 // e.g. "step 1,234", is shaped once and kept; the cache is bounded) and V8's
@@ -11,9 +15,13 @@
 // shapes) sends some of that code back to be optimised again during the next
 // run: in the second run V8's compiled code grew by about 140 KB between steps
 // 100 and 2,000 (heap snapshots), in the third by about 25 KB. Neither is
-// what this test looks for. The third run shows the same numbers again, so
-// what grows then is the page's own data (about 50 KB over 1,900 steps: the
-// loss curve and the charts' points).
+// what this test looks for. What grows in the third run is mostly the page's
+// own data: with 3,000-step runs, heap snapshots of the page at steps 100,
+// 2,000 and 2,900 of the third run grew by 212 and 271 KB, of which the run's
+// curve (two numbers a step in the charts, the step log's buffers, the memory
+// log) is about 90 and 145 KB and V8's compiled code about 95 KB, once. The
+// page's heap is about 6.6-7.3 MB, so the run's data alone stays well inside
+// 5 % over these 1,900 steps; a leak of a few hundred bytes a step does not.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -97,6 +105,8 @@ async function memory(page, workerHeap) {
   return { ...snapshot, worker: await workerHeap() };
 }
 
+const STEPS = 3000;
+
 test('2,000 steps: no console error, memory flat from step 100 to step 2,000', { timeout: 30 * MINUTE }, async () => {
   const app = await openApp({
     query: '?model=cnn&batch_size=8&log_every=10&test_limit=200&backend=cpu',
@@ -108,30 +118,35 @@ test('2,000 steps: no console error, memory flat from step 100 to step 2,000', {
     await openAdvanced(app.page);
     // Two warm-up runs, then the measured one, all of the same length.
     for (let run = 0; run < 3; run++) {
-      await app.page.getByLabel('Max steps', { exact: true }).fill('2100');
+      await app.page.getByLabel('Max steps', { exact: true }).fill(String(STEPS));
       await app.page.getByLabel('Max steps', { exact: true }).press('Tab');
       await pressTrain(app.page);
       if (run < 2) assert.equal(await waitForRunEnd(app.page, 10 * MINUTE), 'finished', await diagnostics(app));
     }
     const until = Date.now() + 25 * MINUTE;
-    let early = null;
-    let late = null;
-    let m;
-    for (;;) {
-      m = await memory(app.page, workerHeap);
-      if (!early && m.step >= 100) early = m;
-      if (!late && m.step >= 2000 && !m.done) late = m;
-      if (m.done) break;
-      if (Date.now() > until) throw new Error(`soak did not finish: ${JSON.stringify(m)}`);
-      await app.page.waitForTimeout(early && m.step < 1900 ? 2000 : 100);
-    }
-    assert.equal(m.status, 'finished', await diagnostics(app));
-    assert.equal(m.step, 2100);
-    assert.ok(late && late.step < 2050, `step 2,000 was not caught mid-run: ${JSON.stringify(late)}`);
-    m = late;
+    // Wait for a step cheaply (reading the step count), then measure once.
+    const reach = async (step) => {
+      for (;;) {
+        const r = await app.page.evaluate(() => {
+          const run = window.__reslab.runs.at(-1);
+          return { step: run.step, done: run.done };
+        });
+        if (r.step >= step || r.done) return;
+        if (Date.now() > until) throw new Error(`soak did not reach step ${step}: ${JSON.stringify(r)}`);
+        await app.page.waitForTimeout(r.step < step - 200 ? 1000 : 20);
+      }
+    };
+    await reach(100);
+    const early = await memory(app.page, workerHeap);
+    await reach(2000);
+    const late = await memory(app.page, workerHeap);
+    assert.ok(early.step >= 100 && early.step <= 400 && !early.done, `step 100 was not caught: ${JSON.stringify(early)}`);
+    assert.ok(late.step >= 2000 && late.step <= STEPS - 100 && !late.done, `step 2,000 was not caught mid-run: ${JSON.stringify(late)}`);
+    assert.equal(await waitForRunEnd(app.page, 10 * MINUTE), 'finished', await diagnostics(app));
+    const m = late;
     const fmt = (x) => `wasm ${x.wasm} B, worker heap ${x.worker} B, page JS heap ${x.page} B`;
     console.log(`memory at step ${early.step}: ${fmt(early)}; at step ${m.step}: ${fmt(m)}`);
-    assert.ok(early.step <= 200 && early.wasm > 0 && early.worker > 0 && early.page > 0, JSON.stringify(early));
+    assert.ok(early.wasm > 0 && early.worker > 0 && early.page > 0, JSON.stringify(early));
     assert.ok(m.wasm <= early.wasm * 1.05, `wasm memory grew from ${early.wasm} to ${m.wasm}`);
     assert.ok(m.worker <= early.worker * 1.05, `worker heap grew from ${early.worker} to ${m.worker}`);
     assert.ok(m.page <= early.page * 1.05, `page JS heap grew from ${early.page} to ${m.page}`);
