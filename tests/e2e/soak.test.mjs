@@ -79,8 +79,10 @@ async function workerHeapProbe(app) {
  * Wasm memory (from the last progress event), the worker's heap (above), and
  * the page's JS heap: the used size of the page's V8 heap
  * (`performance.memory`, exact in a cross-origin isolated page; the server
- * sets COOP/COEP), the smallest of three readings, each after a full
- * collection.
+ * sets COOP/COEP), the smallest of six readings 200 ms apart, each after a
+ * full collection. Three readings 20 ms apart were not enough: once (in a CI
+ * run, worker and wasm flat) all three read 1 MB (15 %) high at step 2,000,
+ * a transient that outlived them; spread over a second that is less likely.
  *
  * Why not the 'Window' share of measureUserAgentSpecificMemory for the page:
  * that share is an attribution of the heap to contexts, and three readings
@@ -94,9 +96,9 @@ async function memory(page, workerHeap) {
     const run = window.__reslab.runs.at(-1);
     const snapshot = { step: run.step, done: run.done, status: run.status, wasm: run.memoryLog.at(-1)?.[1] ?? null };
     let pageHeap = Infinity;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 6; i++) {
       window.gc();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 200));
       pageHeap = Math.min(pageHeap, performance.memory.usedJSHeapSize);
     }
     return { ...snapshot, page: pageHeap };
