@@ -19,8 +19,103 @@ use crate::ops::binary::binary_op;
 use crate::ops::unary::unary_op;
 use crate::{Flex, FlexTensor, Layout};
 
+// ResLab patch: ReLU and its backward pass on large contiguous f32 tensors,
+// in place and split over rayon's pool. Why: upstream runs every
+// element-wise op on the calling thread, and with a training step's
+// activations (ResNet-20 at batch 128: 2M floats each) that serial time
+// left the other threads idle; in the browser's threaded engine ReLU,
+// its backward and in-place adds were ~5 % of a step on one thread.
+#[cfg(feature = "rayon")]
+const PAR_CHUNK: usize = 16 * 1024;
+
+/// The f32 storage of `t` when it is unique, contiguous from offset 0 and large
+/// enough to split, else `None`.
+#[cfg(feature = "rayon")]
+fn par_target(t: &FlexTensor) -> Option<usize> {
+    match t.layout().contiguous_offsets() {
+        Some((0, end))
+            if t.dtype() == DType::F32 && end >= crate::ops::PARALLEL_THRESHOLD =>
+        {
+            Some(end)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(feature = "rayon")]
+fn par_relu(mut tensor: FlexTensor) -> Result<FlexTensor, FlexTensor> {
+    use core::mem::MaybeUninit;
+    use rayon::prelude::*;
+    // As below: NaN propagates.
+    let relu = |x: f32| if x.is_nan() || x > 0.0 { x } else { 0.0 };
+    let Some(n) = par_target(&tensor) else {
+        return Err(tensor);
+    };
+    if tensor.is_unique() {
+        let xs: &mut [f32] = &mut tensor.storage_mut()[..n];
+        xs.par_chunks_mut(PAR_CHUNK).for_each(|c| c.iter_mut().for_each(|x| *x = relu(*x)));
+        return Ok(tensor);
+    }
+    // Shared (autodiff keeps the input for another node's backward pass): a new tensor.
+    let xs: &[f32] = &tensor.storage()[..n];
+    let mut out: Vec<f32> = Vec::with_capacity(n);
+    out.spare_capacity_mut()[..n]
+        .par_chunks_mut(PAR_CHUNK)
+        .zip(xs.par_chunks(PAR_CHUNK))
+        .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &x)| *o = MaybeUninit::new(relu(x))));
+    // SAFETY: all n elements were just written.
+    unsafe { out.set_len(n) };
+    let shape = tensor.layout().shape().clone();
+    Ok(FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(shape),
+        DType::F32,
+    ))
+}
+
+#[cfg(feature = "rayon")]
+fn par_relu_backward(
+    mut output: FlexTensor,
+    mut grad: FlexTensor,
+) -> Result<FlexTensor, (FlexTensor, FlexTensor)> {
+    use rayon::prelude::*;
+    let (Some(n), Some(m)) = (par_target(&output), par_target(&grad)) else {
+        return Err((output, grad));
+    };
+    if n != m || output.layout().shape() != grad.layout().shape() {
+        return Err((output, grad));
+    }
+    let keep = |out: f32, g: f32| if out.is_nan() || out > 0.0 { g } else { 0.0 };
+    if grad.is_unique() {
+        let outs: &[f32] = &output.storage()[..n];
+        let gs: &mut [f32] = &mut grad.storage_mut()[..n];
+        gs.par_chunks_mut(PAR_CHUNK).zip(outs.par_chunks(PAR_CHUNK)).for_each(|(g, o)| {
+            for (g, &o) in g.iter_mut().zip(o) {
+                *g = keep(o, *g);
+            }
+        });
+        return Ok(grad);
+    }
+    if output.is_unique() {
+        let gs: &[f32] = &grad.storage()[..n];
+        let outs: &mut [f32] = &mut output.storage_mut()[..n];
+        outs.par_chunks_mut(PAR_CHUNK).zip(gs.par_chunks(PAR_CHUNK)).for_each(|(o, g)| {
+            for (o, &g) in o.iter_mut().zip(g) {
+                *o = keep(*o, g);
+            }
+        });
+        return Ok(output);
+    }
+    Err((output, grad))
+}
+
 impl ActivationOps<Flex> for Flex {
     fn relu(tensor: FloatTensor<Flex>) -> FloatTensor<Flex> {
+        #[cfg(feature = "rayon")]
+        let tensor = match par_relu(tensor) {
+            Ok(done) => return done,
+            Err(tensor) => tensor,
+        };
         // `max` returns the non-NaN operand, which would map NaN to the bound.
         // Testing `is_nan` first lets NaN propagate, as PyTorch does. `!(x <= 0.0)` is
         // equivalent and compiles to the same code, but trips
@@ -33,6 +128,11 @@ impl ActivationOps<Flex> for Flex {
     }
 
     fn relu_backward(output: FloatTensor<Flex>, grad: FloatTensor<Flex>) -> FloatTensor<Flex> {
+        #[cfg(feature = "rayon")]
+        let (output, grad) = match par_relu_backward(output, grad) {
+            Ok(done) => return done,
+            Err(pair) => pair,
+        };
         // Zero the gradient where the output was zero, but keep it for a NaN output:
         // the trait default masks with `float_lower_equal_elem(output, 0)`, which is
         // false for NaN.
@@ -1539,5 +1639,46 @@ mod tests {
         let t = flex_f32(vec![1.0, 2.0, 3.0, 4.0], &[1, 4]);
         let gamma = flex_f64(vec![1.0; 4], &[4]);
         let _ = crate::ops::activation::layer_norm(t, gamma, None, 1e-5);
+    }
+
+    /// ResLab patch: the parallel in-place ReLU paths (large unique f32
+    /// tensors) give exactly the serial result, NaN included, whichever
+    /// operand of the backward pass is written, and leave shared tensors alone.
+    #[test]
+    fn relu_parallel_paths_match_the_serial_ones() {
+        use burn_backend::ops::ActivationOps;
+        use crate::Flex;
+        let n = 3 * crate::ops::PARALLEL_THRESHOLD + 5;
+        let mut seed = 11u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let mut x: Vec<f32> = (0..n).map(|_| rnd()).collect();
+        x[7] = f32::NAN;
+        let g: Vec<f32> = (0..n).map(|_| rnd()).collect();
+        let t = |v: &Vec<f32>| FlexTensor::from_data(TensorData::new(v.clone(), [n]));
+        let vals = |t: FlexTensor| t.into_data().try_to_vec::<f32>().unwrap();
+        let relu = |x: f32| if x.is_nan() || x > 0.0 { x } else { 0.0 };
+        let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
+
+        let want: Vec<f32> = x.iter().map(|&v| relu(v)).collect();
+        assert!(same(&vals(Flex::relu(t(&x))), &want));
+        // A shared input is not written in place.
+        let shared = t(&x);
+        let y = Flex::relu(shared.clone());
+        assert!(same(&vals(y), &want));
+        assert!(same(&vals(shared), &x));
+
+        let out = t(&want);
+        let want_dx: Vec<f32> = want.iter().zip(&g).map(|(&o, &g)| if o.is_nan() || o > 0.0 { g } else { 0.0 }).collect();
+        // grad unique (written), output unique, then both shared (serial path).
+        assert!(same(&vals(Flex::relu_backward(out.clone(), t(&g))), &want_dx));
+        assert!(same(&vals(Flex::relu_backward(t(&want), t(&g))), &want_dx));
+        let g_shared = t(&g);
+        assert!(same(&vals(Flex::relu_backward(t(&want), g_shared.clone())), &want_dx));
+        assert!(same(&vals(Flex::relu_backward(out.clone(), g_shared.clone())), &want_dx));
+        assert!(same(&vals(g_shared), &g));
+        assert!(same(&vals(out), &want));
     }
 }

@@ -115,7 +115,7 @@ pub(crate) fn train_forward(
         }
         (mean as f32, (sq / m) as f32)
     });
-    let mut out = vec![0.0f32; xs.len()];
+    let mut out = super::conv2d_gemm::zeroed(xs.len());
     per_plane(&mut out, s, |i, o| {
         let ch = i % c;
         let (mean, var) = stats[ch];
@@ -145,7 +145,7 @@ pub(crate) fn inference(
     let xs: &[f32] = x.storage();
     let (gs, bs, ms, vs): (&[f32], &[f32], &[f32], &[f32]) =
         (gamma.storage(), beta.storage(), mean.storage(), variance.storage());
-    let mut out = vec![0.0f32; xs.len()];
+    let mut out = super::conv2d_gemm::zeroed(xs.len());
     per_plane(&mut out, s, |i, o| {
         let ch = i % c;
         let scale = gs[ch] / (vs[ch] + epsilon as f32).sqrt();
@@ -186,7 +186,7 @@ pub(crate) fn train_backward(
         (dg as f32, db as f32)
     });
     let m = (n * s).max(1) as f32;
-    let mut dx = vec![0.0f32; xs.len()];
+    let mut dx = super::conv2d_gemm::zeroed(xs.len());
     per_plane(&mut dx, s, |i, o| {
         let ch = i % c;
         let (dg, db) = sums[ch];

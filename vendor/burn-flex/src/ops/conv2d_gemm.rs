@@ -123,6 +123,10 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
                 let row = &mut col[((c * g.kh + ki) * g.kw + kj) * p..][..p];
                 row[..oy_lo * g.ow].fill(0.0);
                 row[oy_hi * g.ow..].fill(0.0);
+                if g.sh == 1 && g.sw == 1 && g.ow == g.w {
+                    contiguous_rows(g, plane, row, (ki, kj), (oy_lo, oy_hi), (ox_lo, ox_hi));
+                    continue;
+                }
                 for oy in oy_lo..oy_hi {
                     let iy = oy * g.sh + ki * g.dh - g.ph;
                     let dst = &mut row[oy * g.ow..(oy + 1) * g.ow];
@@ -144,6 +148,71 @@ fn im2col(g: &Geom, x: &[f32], col: &mut [f32]) {
             }
         }
     }
+}
+
+/// `im2col`'s rows `oy_lo..oy_hi` of one kernel offset `(ki, kj)` for a
+/// stride-1 conv whose output rows are as wide as its input's (e.g. 3×3 with
+/// padding 1): in the flattened image that part of the row is then the plane
+/// shifted by a constant, so it is one copy, after which the columns whose
+/// input lies beyond the image's left or right edge (wrapped around from the
+/// neighbouring row) are zeroed. Why: the general path copies each output row
+/// on its own, and in wasm every short `copy_from_slice`/`fill` is a
+/// `memory.copy`/`memory.fill` call out of the compiled code; with ResNet-20's
+/// 32-float rows im2col took ~11 % of a training step in Chromium.
+fn contiguous_rows(
+    g: &Geom,
+    plane: &[f32],
+    row: &mut [f32],
+    (ki, kj): (usize, usize),
+    (oy_lo, oy_hi): (usize, usize),
+    (ox_lo, ox_hi): (usize, usize),
+) {
+    if oy_lo >= oy_hi {
+        return;
+    }
+    let ow = g.ow;
+    let (a, b) = (oy_lo * ow, oy_hi * ow);
+    if ox_lo >= ox_hi {
+        row[a..b].fill(0.0);
+        return;
+    }
+    // row[i] = plane[i + off] wherever that lies in the plane.
+    let off = (ki * g.dh) as isize * g.w as isize - (g.ph * g.w) as isize + (kj * g.dw) as isize - g.pw as isize;
+    let lo = (a as isize).max(-off) as usize;
+    let hi = (b as isize).min(plane.len() as isize - off) as usize;
+    row[a..lo].fill(0.0);
+    row[hi..b].fill(0.0);
+    row[lo..hi].copy_from_slice(&plane[(lo as isize + off) as usize..(hi as isize + off) as usize]);
+    // Column by column (a strided loop, not turned into a `memory.fill` per row).
+    for ox in (0..ox_lo).chain(ox_hi..ow) {
+        for oy in oy_lo..oy_hi {
+            row[oy * ow + ox] = 0.0;
+        }
+    }
+}
+
+/// A zeroed `Vec<f32>` of `n` floats, zeroed over rayon's pool when there is
+/// one. Why: an allocator's zeroing runs on the calling thread while the pool
+/// waits; for a training step's large activations (conv outputs, input
+/// gradients, batch norm) that was ~4 % of a ResNet-20 step in the browser
+/// on two threads, all of it serial.
+pub(crate) fn zeroed(n: usize) -> Vec<f32> {
+    #[cfg(feature = "rayon")]
+    {
+        use core::mem::MaybeUninit;
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 16;
+        if n >= 4 * CHUNK {
+            let mut v: Vec<f32> = Vec::with_capacity(n);
+            v.spare_capacity_mut()[..n]
+                .par_chunks_mut(CHUNK)
+                .for_each(|c| c.fill(MaybeUninit::new(0.0)));
+            // SAFETY: all n elements were just written.
+            unsafe { v.set_len(n) };
+            return v;
+        }
+    }
+    vec![0.0f32; n]
 }
 
 /// Folds `col [K, P]` back onto one image `[c_in, h, w]`, adding (the adjoint of `im2col`).
@@ -318,7 +387,7 @@ pub(crate) fn conv2d(
     let (k, p) = (g.k(), g.p());
     let (kg, cog) = (g.kg(), g.cog());
     let wcm = weight_col_major(ws, g.groups, cog, kg);
-    let mut out = vec![0.0f32; g.n * g.c_out * p];
+    let mut out = zeroed(g.n * g.c_out * p);
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     for_each_image(&mut out, g.c_out * p, scratch, |b, y, col| {
         let xb = &xs[b * g.c_in * g.h * g.w..(b + 1) * g.c_in * g.h * g.w];
@@ -356,7 +425,7 @@ pub(crate) fn conv2d_x_backward(
     let g = Geom::new(&xshape, weight.layout().shape(), options, Some((og[2], og[3])));
     let (ws, dys): (&[f32], &[f32]) = (weight.storage(), dy.storage());
     let (k, p) = (g.k(), g.p());
-    let mut dx = vec![0.0f32; g.n * g.c_in * g.h * g.w];
+    let mut dx = zeroed(g.n * g.c_in * g.h * g.w);
     let scratch = if g.is_pointwise() { 0 } else { k * p };
     for_each_image(&mut dx, g.c_in * g.h * g.w, scratch, |b, dxb, dcol| {
         let dyb = &dys[b * g.c_out * p..(b + 1) * g.c_out * p];
@@ -380,10 +449,6 @@ pub(crate) fn conv2d_x_backward(
     tensor(dx, vec![g.n, g.c_in, g.h, g.w])
 }
 
-/// Whether the weight gradient is accumulated as dWᵀ (column-major dst); see
-/// `conv2d_weight_backward`.
-const ACCUMULATE_TRANSPOSED: bool = !cfg!(target_family = "wasm");
-
 /// Weight gradient: `dW = Σ_b dY_b · col(X_b)ᵀ`, the batch split across threads
 /// with one partial sum each.
 pub(crate) fn conv2d_weight_backward(
@@ -399,7 +464,7 @@ pub(crate) fn conv2d_weight_backward(
     let (xs, dys): (&[f32], &[f32]) = (x.storage(), dy.storage());
     let (k, p) = (g.k(), g.p());
     let (kg, cog) = (g.kg(), g.cog());
-    // Natively (x86-64, AVX2/AVX-512 kernels) each partial sum is dWᵀ, per group a column-major [cog, kg] block
+    // Each partial sum is dWᵀ, per group a column-major [cog, kg] block
     // (element (co, j) of group g at g·cog·kg + j·cog + co), turned into
     // dW's row-major layout once at the end. Why: with a column-major dst gemm
     // takes dY_b as its left operand as given. Both dY_b and col have P (the
@@ -407,8 +472,8 @@ pub(crate) fn conv2d_weight_backward(
     // other dimension contiguous; a row-major dst made col the left operand,
     // packed element by element for every image (~14 % of a ResNet-20 step).
     // One copy of dY_b as dY_bᵀ [P, c_out] costs far less (native ResNet-20, b128:
-    // 1,015 → 749 ms a step on one thread). In Chromium both layouts measured
-    // 1.8–1.9 s a step, within noise, so wasm keeps the row-major dst it had.
+    // 1,015 → 749 ms a step on one thread). In Chromium that packing was 6.7 %
+    // of a step's time on the pool (by its profiler), and is 1.2 % this way.
     let partial = |images: core::ops::Range<usize>| {
         let mut dwt = vec![0.0f32; g.c_out * kg];
         let mut col = if g.is_pointwise() { Vec::new() } else { vec![0.0f32; k * p] };
@@ -429,11 +494,7 @@ pub(crate) fn conv2d_weight_backward(
                 // colᵀ [P, kg]: element (i, j) is col[j·P + i] → column stride P, row stride 1.
                 let (dyg, cg) = (&dyt[gi * cog..], &c[gi * kg * p..]);
                 let (lhs, rhs) = ((dyg, g.c_out as isize, 1), (cg, p as isize, 1));
-                if ACCUMULATE_TRANSPOSED {
-                    gemm_f32_strided(cog, kg, p, (dwg, cog as isize, 1), i > 0, lhs, rhs);
-                } else {
-                    gemm_f32(cog, kg, p, dwg, i > 0, lhs, rhs);
-                }
+                gemm_f32_strided(cog, kg, p, (dwg, cog as isize, 1), i > 0, lhs, rhs);
             }
         }
         dwt
@@ -441,7 +502,9 @@ pub(crate) fn conv2d_weight_backward(
     #[cfg(feature = "rayon")]
     let dwt = {
         use rayon::prelude::*;
-        let chunks = rayon::current_num_threads().clamp(1, g.n.max(1));
+        // A few chunks per thread, so that a thread that starts late (or a
+        // slower one) does not leave the others waiting at the end.
+        let chunks = (4 * rayon::current_num_threads()).clamp(1, g.n.max(1));
         let per = g.n.div_ceil(chunks);
         (0..chunks)
             .into_par_iter()
@@ -455,16 +518,11 @@ pub(crate) fn conv2d_weight_backward(
     #[cfg(not(feature = "rayon"))]
     let dwt = partial(0..g.n);
     // dWᵀ blocks [kg, cog] (row-major view of the column-major [cog, kg]) → dW [cog, kg] per group.
-    let dw = if ACCUMULATE_TRANSPOSED {
-        let mut dw = vec![0.0f32; g.c_out * kg];
-        for gi in 0..g.groups {
-            let off = gi * cog * kg;
-            transpose(&dwt[off..off + cog * kg], kg, cog, &mut dw[off..off + cog * kg]);
-        }
-        dw
-    } else {
-        dwt
-    };
+    let mut dw = vec![0.0f32; g.c_out * kg];
+    for gi in 0..g.groups {
+        let off = gi * cog * kg;
+        transpose(&dwt[off..off + cog * kg], kg, cog, &mut dw[off..off + cog * kg]);
+    }
     tensor(dw, vec![g.c_out, g.c_in / g.groups, g.kh, g.kw])
 }
 
@@ -534,6 +592,12 @@ mod tests {
             (6, 5, 1, 1, 1, 0, 1, 2),
             (4, 4, 3, 3, 1, 3, 2, 1),
             (9, 3, 2, 3, 3, 2, 1, 2),
+            // Stride 1 with output rows as wide as the input's (im2col's contiguous path),
+            // with dilation, kernels taller than the image, and rows seeing only padding.
+            (6, 9, 5, 5, 1, 2, 1, 1),
+            (7, 6, 3, 3, 1, 2, 2, 1),
+            (3, 4, 5, 3, 1, 1, 1, 1),
+            (2, 5, 1, 5, 1, 2, 1, 2),
         ] {
             let o = ConvOptions::new([s, s], [p, p], [d, d], groups);
             let c_out = 2 * groups;

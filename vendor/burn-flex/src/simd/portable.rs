@@ -9,9 +9,12 @@ use macerator::{Scalar, Simd, VBitAnd, VBitOr, VBitXor, vload_unaligned, vstore_
 use rayon::prelude::*;
 
 /// Threshold for parallel execution (elements).
-/// For memory-bound operations, parallelism helps when data exceeds L3 cache.
+/// ResLab patch: upstream's 4M elements (16 MB, "when data exceeds L3
+/// cache") kept a training step's in-place adds (residual sums, gradient
+/// accumulation; 2M floats at ResNet-20 batch 128) on one thread while the
+/// others waited; Flex's other loops split from 256K elements.
 #[cfg(feature = "rayon")]
-const PARALLEL_THRESHOLD: usize = 4 * 1024 * 1024;
+const PARALLEL_THRESHOLD: usize = crate::ops::PARALLEL_THRESHOLD;
 
 #[cfg(feature = "rayon")]
 const CHUNK_SIZE: usize = 4096;
