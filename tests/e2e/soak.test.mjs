@@ -79,10 +79,15 @@ async function workerHeapProbe(app) {
  * Wasm memory (from the last progress event), the worker's heap (above), and
  * the page's JS heap: the used size of the page's V8 heap
  * (`performance.memory`, exact in a cross-origin isolated page; the server
- * sets COOP/COEP), the smallest of six readings 200 ms apart, each after a
- * full collection. Three readings 20 ms apart were not enough: once (in a CI
- * run, worker and wasm flat) all three read 1 MB (15 %) high at step 2,000,
- * a transient that outlived them; spread over a second that is less likely.
+ * sets COOP/COEP), the smallest of six readings 200 ms apart, each right
+ * after a full collection, with the run paused (Pause, then Resume after).
+ *
+ * Why paused: while a run trains, readings taken right after a full
+ * collection were bimodal, about 6.6 MB or 8.3–9.2 MB within the same
+ * second (progress messages, chart redraws and run saves in flight), and
+ * once all six landed high at step 100, once at step 2,000 (CI runs that
+ * failed with worker and wasm flat). Paused, the six readings agree within
+ * 8 KB.
  *
  * Why not the 'Window' share of measureUserAgentSpecificMemory for the page:
  * that share is an attribution of the heap to contexts, and three readings
@@ -92,18 +97,24 @@ async function workerHeapProbe(app) {
  * measured the attribution, not the heap.
  */
 async function memory(page, workerHeap) {
+  // Paused: no progress events, chart redraws or saves while it is measured.
+  await page.click('#pause');
+  await page.waitForFunction(() => document.getElementById('pause').getAttribute('aria-pressed') === 'true', null, { timeout: 60_000 });
   const snapshot = await page.evaluate(async () => {
     const run = window.__reslab.runs.at(-1);
     const snapshot = { step: run.step, done: run.done, status: run.status, wasm: run.memoryLog.at(-1)?.[1] ?? null };
-    let pageHeap = Infinity;
+    const readings = [];
     for (let i = 0; i < 6; i++) {
-      window.gc();
       await new Promise((resolve) => setTimeout(resolve, 200));
-      pageHeap = Math.min(pageHeap, performance.memory.usedJSHeapSize);
+      window.gc();
+      readings.push(performance.memory.usedJSHeapSize);
     }
-    return { ...snapshot, page: pageHeap };
+    return { ...snapshot, page: Math.min(...readings), readings };
   });
-  return { ...snapshot, worker: await workerHeap() };
+  const worker = await workerHeap();
+  await page.click('#pause');
+  await page.waitForFunction(() => document.getElementById('pause').getAttribute('aria-pressed') === 'false', null, { timeout: 60_000 });
+  return { ...snapshot, worker };
 }
 
 const STEPS = 3000;
@@ -144,7 +155,7 @@ test('2,000 steps: no console error, memory flat from step 100 to step 2,000', {
     assert.ok(early.step >= 100 && early.step <= 400 && !early.done, `step 100 was not caught: ${JSON.stringify(early)}`);
     assert.ok(late.step >= 2000 && late.step <= STEPS - 100 && !late.done, `step 2,000 was not caught mid-run: ${JSON.stringify(late)}`);
     assert.equal(await waitForRunEnd(app.page, 10 * MINUTE), 'finished', await diagnostics(app));
-    const fmt = (x) => `wasm ${x.wasm} B, worker heap ${x.worker} B, page JS heap ${x.page} B`;
+    const fmt = (x) => `wasm ${x.wasm} B, worker heap ${x.worker} B, page JS heap ${x.page} B (readings ${x.readings.join(', ')})`;
     console.log(`memory at step ${early.step}: ${fmt(early)}; at step ${late.step}: ${fmt(late)}`);
     assert.ok(early.wasm > 0 && early.worker > 0 && early.page > 0, JSON.stringify(early));
     assert.ok(late.wasm <= early.wasm * 1.05, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
