@@ -21,12 +21,12 @@
 // the threaded CPU engine on a pool of all cores (reported as browser-cpu-<n>t).
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { startServer } from './serve.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -72,13 +72,7 @@ if (browserBackends.length) {
   const server = await startServer({ port: 0, root: REPO });
   try {
     for (const backend of browserBackends) {
-      const profile = mkdtempSync(join(tmpdir(), 'reslab-bench-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-        headless: false,
-        args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu'] : [])],
-      });
+      const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}&threads=${threads}`);
@@ -92,8 +86,7 @@ if (browserBackends.length) {
           await page.waitForTimeout(1000);
         }
       } finally {
-        await context.close();
-        rmSync(profile, { recursive: true, force: true });
+        await close();
       }
     }
   } finally {
@@ -119,12 +112,7 @@ async function openToFirstStep(page, url) {
 
 if (backends.includes('page')) {
   const server = await startServer({ port: 0, root: REPO });
-  const profile = mkdtempSync(join(tmpdir(), 'reslab-bench-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: false,
-    args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { context, close } = await launchChromium();
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const url = `${server.url}?backend=cpu&data=sample-mnist&model=cnn&batch_size=32&max_steps=3`;
@@ -135,8 +123,7 @@ if (backends.includes('page')) {
   } catch (err) {
     console.log(`page: ${err.message}`);
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
     await server.close();
   }
 }

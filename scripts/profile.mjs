@@ -20,11 +20,9 @@
 // for the pool workers the training worker starts (Playwright's CDP session
 // talks to one target).
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
+import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { startServer } from './serve.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,13 +38,7 @@ const top = Number(arg('top', '25'));
 const callers = arg('callers', null);
 
 const server = await startServer({ port: 0, root: REPO });
-const profileDir = mkdtempSync(join(tmpdir(), 'reslab-profile-'));
-const context = await chromium.launchPersistentContext(profileDir, {
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  headless: false,
-  args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', ...(backend === 'webgpu' ? ['--enable-unsafe-webgpu'] : [])],
-});
+const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });
 
 try {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -129,7 +121,6 @@ try {
     }
   }
 } finally {
-  await context.close();
-  rmSync(profileDir, { recursive: true, force: true });
+  await close();
   await server.close();
 }

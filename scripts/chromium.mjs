@@ -1,0 +1,22 @@
+// Headless Debian Chromium with a fresh profile, for the scripts that drive
+// the app or the bench page (bench.mjs, profile.mjs). `close()` also removes
+// the profile directory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export async function launchChromium({ webgpu = false } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), 'reslab-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: false,
+    args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
+  });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
