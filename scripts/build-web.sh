@@ -45,6 +45,13 @@ CARGO_TARGET_DIR="$target_dir" \
   cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features --features wgpu
 say "wasm-bindgen → pkg/"
 wasm-bindgen --target web --no-typescript --out-dir pkg.tmp "$target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm"
+# wasm-ld names an export wrapper "<export>.command_export" when it links the
+# module command-style, re-running every static constructor on each call from
+# JS (src/web.rs, start()): on WebGPU that was ~45 % of the worker's time.
+if grep -q 'command_export' pkg.tmp/reslab_bg.wasm; then
+  say "error: pkg/reslab_bg.wasm re-runs its static constructors on every export call (see start() in src/web.rs)"
+  exit 1
+fi
 optimise pkg.tmp/reslab_bg.wasm
 
 # The threaded engine. Shared memory needs std itself built with atomics, so

@@ -70,8 +70,26 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
+// Static constructors (CubeCL registers its WGSL operations and more through
+// `inventory`). When no code calls `__wasm_call_ctors`, wasm-ld links the
+// module "command-style" and runs every constructor again at the top of EVERY
+// exported function: each call from JS into wasm, including the externref
+// table helpers wasm-bindgen's glue calls for every WebGPU object handed to
+// Rust. On WebGPU that was about 45 % of the training worker's time. Calling
+// it once here, in the start function (run right after instantiation, before
+// any other export), makes the linker drop those wrappers.
+#[cfg(target_family = "wasm")]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 #[wasm_bindgen(start)]
 pub fn start() {
+    #[cfg(target_family = "wasm")]
+    // SAFETY: called once per instance, first, as the linker's contract asks.
+    unsafe {
+        __wasm_call_ctors()
+    };
     console_error_panic_hook::set_once();
 }
 
@@ -355,7 +373,7 @@ pub fn dataset_labels(dataset_key: String) -> Result<String, JsValue> {
 }
 
 /// Time training steps (the TF.js/PyTorch reference protocol) on the current backend.
-/// `spec_json`: {"model","optimizer","batch","warmup","steps","budget"}.
+/// `spec_json`: {"model","optimizer","batch","warmup","steps","budget","memory_steps"}.
 #[wasm_bindgen]
 pub fn bench(spec_json: String) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
@@ -368,6 +386,7 @@ pub fn bench(spec_json: String) -> js_sys::Promise {
             warmup: get("warmup", 3.0) as usize,
             steps: get("steps", 10.0) as usize,
             budget: get("budget", 120.0),
+            memory_steps: get("memory_steps", 0.0) as usize,
         };
         let (device, name) = STATE
             .with(|s| s.borrow().device.clone())
