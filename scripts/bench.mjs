@@ -16,6 +16,12 @@
 //   node scripts/bench.mjs [--models resnet20,plain20,mnist-cnn] [--batches 32,128]
 //                          [--backends native-cpu,native-wgpu,browser-cpu,browser-cpu-threads,browser-webgpu,page] [--budget 120]
 //                          [--threads N]   (browser-cpu-threads' pool size; default one per core)
+//                          [--memory-steps 2000]
+//
+// --memory-steps N trains each combination on to step N and reports memory
+// after step 100 and step N ("memory" in its JSON line): the wasm module's
+// linear memory (in the browser; natively the process's resident memory) and what the device's allocator holds
+// (WebGPU/wgpu buffers). Give a --budget that fits N steps.
 //
 // browser-cpu is the full engine's CPU backend (one thread); browser-cpu-threads
 // the threaded CPU engine on a pool of all cores (reported as browser-cpu-<n>t).
@@ -40,6 +46,7 @@ const backends = arg('backends', 'native-cpu,native-wgpu,browser-cpu,browser-cpu
 const budget = Number(arg('budget', '120'));
 // The threaded engine's pool size for browser-cpu-threads (default: one thread per core).
 const threads = Number(arg('threads', '0'));
+const memorySteps = Number(arg('memory-steps', '0'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
 const results = [];
 
@@ -47,6 +54,11 @@ function record(r) {
   results.push(r);
   const f = (v, d = 1) => (v === null || v === undefined ? '—' : Number(v).toFixed(d));
   console.log(`${r.model.padEnd(10)} ${r.backend.padEnd(15)} ${String(r.batch).padStart(5)} ${f(r.ms_per_step).padStart(10)} ${f(r.img_per_s).padStart(8)} ${f(r.first_step_ms, 0).padStart(9)} ${f(r.first_step_warm_ms, 0).padStart(9)}  ${r.status}`);
+  const mb = (v) => (v === null || v === undefined ? '—' : `${(v / 1e6).toFixed(2)} MB`);
+  for (const m of r.memory ?? []) {
+    const heap = m.wasm_bytes != null ? `wasm memory ${mb(m.wasm_bytes)}` : `process RSS ${mb(m.process_rss_bytes)}`;
+    console.log(`    after step ${m.step}: ${heap}, device in use ${mb(m.device_bytes_in_use)}, device reserved ${mb(m.device_bytes_reserved)}`);
+  }
 }
 
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}; load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
@@ -56,7 +68,7 @@ for (const b of backends.filter((x) => x.startsWith('native-'))) {
   const backend = b.slice('native-'.length);
   const out = join(mkdtempSync(join(tmpdir(), 'reslab-bench-')), 'native.jsonl');
   const bin = join(targetDir, 'release', 'reslab');
-  const run = spawnSync(bin, ['bench', '--backend', backend, '--models', models, '--batches', batches, '--budget', String(budget), '--json', out], { encoding: 'utf8' });
+  const run = spawnSync(bin, ['bench', '--backend', backend, '--models', models, '--batches', batches, '--budget', String(budget), '--memory-steps', String(memorySteps), '--json', out], { encoding: 'utf8' });
   if (run.status !== 0) {
     console.log(`native ${backend}: ${(run.stderr || run.error?.message || 'failed').trim().split('\n').pop()}`);
     continue;
@@ -75,7 +87,7 @@ if (browserBackends.length) {
       const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });
       try {
         const page = context.pages()[0] ?? (await context.newPage());
-        await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}&threads=${threads}`);
+        await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}&threads=${threads}&memory_steps=${memorySteps}`);
         let seen = 0;
         for (;;) {
           const { done, list, error } = await page.evaluate(() => ({ done: window.benchDone, list: window.benchResults, error: window.benchError }));

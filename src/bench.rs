@@ -32,6 +32,45 @@ pub struct BenchSpec {
     pub steps: usize,
     /// Seconds for the whole combination, warm-up included.
     pub budget: f64,
+    /// When > 0, train on to this many steps (whatever warm-up and timed
+    /// steps need) and sample memory at step 100 and at this step: a leak
+    /// of device buffers or wasm heap shows as growth between the two.
+    pub memory_steps: usize,
+}
+
+/// Memory after a step (its loss read back, so its work has finished).
+#[derive(Clone, Debug, Serialize)]
+pub struct MemorySample {
+    pub step: usize,
+    /// The wasm module's linear memory (it only grows); None natively.
+    pub wasm_bytes: Option<u64>,
+    /// Natively (Linux): the process's resident memory (VmRSS).
+    pub process_rss_bytes: Option<u64>,
+    /// What the device's allocator holds for live tensors, and in all
+    /// (pages kept for reuse included); None on a backend that does not say
+    /// (Flex, the CPU backend, allocates from the wasm heap above).
+    pub device_bytes_in_use: Option<u64>,
+    pub device_bytes_reserved: Option<u64>,
+}
+
+fn memory_sample(step: usize, device: &Device) -> MemorySample {
+    #[cfg(target_family = "wasm")]
+    let wasm_bytes = Some(core::arch::wasm32::memory_size(0) as u64 * 65_536);
+    #[cfg(not(target_family = "wasm"))]
+    let wasm_bytes = None;
+    // VmRSS in /proc/self/status, "VmRSS:   123456 kB"; absent off Linux.
+    let process_rss_bytes = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
+    });
+    let usage = device.memory_pool_usage();
+    MemorySample {
+        step,
+        wasm_bytes,
+        process_rss_bytes,
+        device_bytes_in_use: usage.as_ref().map(|u| u.bytes_in_use),
+        device_bytes_reserved: usage.map(|u| u.bytes_reserved),
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -48,6 +87,9 @@ pub struct BenchResult {
     /// ok | partial (budget hit after some timed steps) | over budget
     pub status: String,
     pub params: usize,
+    /// With `memory_steps`: samples after step 100 and after the last step.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub memory: Vec<MemorySample>,
 }
 
 fn experiment(spec: &BenchSpec) -> Result<ExperimentConfig, String> {
@@ -94,13 +136,23 @@ pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<Ben
     let pixels: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
     let labels: Vec<i64> = (0..spec.batch).map(|_| rng.below(10) as i64).collect();
     let shape = [spec.batch, input[0], input[1], input[2]];
-    let x = Tensor::<4>::from_data(TensorData::new(pixels, shape), &ad);
-    let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [spec.batch]), &ad);
+    let upload = || {
+        let x = Tensor::<4>::from_data(TensorData::new(pixels.clone(), shape), &ad);
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [spec.batch]), &ad);
+        (x, y)
+    };
+    let (mut x, mut y) = upload();
 
     let start = now_seconds();
-    let (mut first_step_ms, mut times) = (0.0, Vec::new());
-    let total = spec.warmup + spec.steps;
+    let (mut first_step_ms, mut times, mut memory) = (0.0, Vec::new(), Vec::new());
+    let total = (spec.warmup + spec.steps).max(spec.memory_steps);
+    let sample_at = [spec.memory_steps.min(100), spec.memory_steps];
     for i in 0..total {
+        // Past the timed steps of a memory run, the batch is uploaded anew each
+        // step, as training does with every new batch: a leaked upload shows.
+        if i >= spec.warmup + spec.steps {
+            (x, y) = upload();
+        }
         let t0 = now_seconds();
         let (optim, ce, x, y) = (&mut optim, &ce, &x, &y);
         let (next, loss) = crate::platform::on_pool(move || {
@@ -114,8 +166,11 @@ pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<Ben
         if i == 0 {
             first_step_ms = ms;
         }
-        if i >= spec.warmup {
+        if i >= spec.warmup && times.len() < spec.steps {
             times.push(ms);
+        }
+        if spec.memory_steps > 0 && sample_at.contains(&(i + 1)) && memory.last().is_none_or(|m: &MemorySample| m.step != i + 1) {
+            memory.push(memory_sample(i + 1, device));
         }
         // Stop early when the remaining steps would not fit in the budget.
         let elapsed = now_seconds() - start;
@@ -131,6 +186,7 @@ pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<Ben
         n => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
     };
     let status = match times.len() {
+        _ if spec.memory_steps > 0 && memory.last().is_none_or(|m| m.step != spec.memory_steps) => "partial",
         n if n == spec.steps => "ok",
         0 => "over budget",
         _ => "partial",
@@ -146,5 +202,6 @@ pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<Ben
         step_ms: times,
         status: status.into(),
         params,
+        memory,
     })
 }

@@ -89,6 +89,9 @@ enum Command {
         /// Seconds per combination.
         #[arg(long, default_value_t = 120.0)]
         budget: f64,
+        /// Train on to this step and report memory after step 100 and after it (0: off).
+        #[arg(long, default_value_t = 0)]
+        memory_steps: usize,
         /// Append JSON lines here.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -234,8 +237,8 @@ fn main() -> ExitCode {
         Command::Train(args) if args.preset.is_some() || args.grid.is_some() => run_queue(args),
         Command::Train(args) => run_train(args),
         Command::Eval { model, data, test_limit, backend, json } => run_eval(&model, &data, test_limit, &backend, json),
-        Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, json } => {
-            run_bench(&models, &optimizers, &batches, &backend, warmup, steps, budget, json)
+        Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, memory_steps, json } => {
+            run_bench(&models, &optimizers, &batches, &backend, (warmup, steps, budget, memory_steps), json)
         }
     };
     match outcome {
@@ -652,9 +655,7 @@ fn run_bench(
     optimizers: &[String],
     batches: &[usize],
     backend_name: &str,
-    warmup: usize,
-    steps: usize,
-    budget: f64,
+    (warmup, steps, budget, memory_steps): (usize, usize, f64, usize),
     json: Option<PathBuf>,
 ) -> Result<(), String> {
     use std::io::Write;
@@ -682,13 +683,31 @@ fn run_bench(
                 continue; // the reference harnesses run Adam on the MNIST CNN only
             }
             for &batch in batches {
-                let spec = reslab::bench::BenchSpec { model: model.clone(), optimizer: opt.clone(), batch, warmup, steps, budget };
+                let spec = reslab::bench::BenchSpec {
+                    model: model.clone(),
+                    optimizer: opt.clone(),
+                    batch,
+                    warmup,
+                    steps,
+                    budget,
+                    memory_steps,
+                };
                 let r = pollster::block_on(reslab::bench::run(&spec, &device, &backend_label))?;
                 let fmt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
                 println!(
                     "{:<10} {:<5} {:<12} {:>5} {:>10} {:>8} {:>10.0}  {}",
                     r.model, r.optimizer, r.backend, r.batch, fmt(r.ms_per_step, 1), fmt(r.img_per_s, 1), r.first_step_ms, r.status
                 );
+                for m in &r.memory {
+                    let mb = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{:.2} MB", v as f64 / 1e6));
+                    println!(
+                        "    after step {}: process RSS {}, device in use {}, device reserved {}",
+                        m.step,
+                        mb(m.process_rss_bytes),
+                        mb(m.device_bytes_in_use),
+                        mb(m.device_bytes_reserved)
+                    );
+                }
                 if let Some(f) = out.as_mut() {
                     writeln!(f, "{}", serde_json::to_string(&r).expect("serialises")).map_err(|e| e.to_string())?;
                 }

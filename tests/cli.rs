@@ -217,3 +217,40 @@ fn output_into_a_closed_pipe_ends_quietly() {
     child.wait().unwrap();
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn bench_writes_json_lines_with_the_protocols_fields_and_memory_samples() {
+    let dir = temp_dir("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("bench.jsonl");
+    let (ok, stdout, err) = reslab(&[
+        "bench", "--models", "mnist-cnn,mlp", "--batches", "2", "--warmup", "1", "--steps", "3", "--memory-steps", "120",
+        "--json", out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("after step 120: process RSS"), "{stdout}");
+    let lines: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    for (r, model) in lines.iter().zip(["mnist-cnn", "mlp"]) {
+        assert_eq!(r["model"], model);
+        assert_eq!(r["backend"], "native-cpu");
+        assert_eq!(r["status"], "ok", "{r}");
+        // The median of exactly the timed steps, not of the memory run's extra ones.
+        assert_eq!(r["step_ms"].as_array().unwrap().len(), 3, "{r}");
+        assert!(r["ms_per_step"].as_f64().unwrap() > 0.0 && r["img_per_s"].as_f64().unwrap() > 0.0, "{r}");
+        let memory = r["memory"].as_array().unwrap();
+        let steps: Vec<u64> = memory.iter().map(|m| m["step"].as_u64().unwrap()).collect();
+        assert_eq!(steps, [100, 120], "{r}");
+        for m in memory {
+            assert!(m["process_rss_bytes"].as_u64().unwrap() > 1_000_000, "{m}");
+            assert!(m["wasm_bytes"].is_null() && m["device_bytes_in_use"].is_null(), "{m}");
+        }
+    }
+    // Without --memory-steps: no samples, and only warm-up + timed steps run.
+    let (ok, _, err) = reslab(&["bench", "--models", "mlp", "--batches", "2", "--warmup", "1", "--steps", "2", "--json", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let last: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&out).unwrap().lines().last().unwrap()).unwrap();
+    assert!(last.get("memory").is_none(), "{last}");
+    assert_eq!(last["step_ms"].as_array().unwrap().len(), 2);
+}

@@ -8,6 +8,7 @@ const spec = {
   batches: (q.get('batches') ?? '32,128').split(',').map(Number),
   budget: Number(q.get('budget') ?? 120),
   threads: Number(q.get('threads') ?? 0), // cpu-threads: the pool's size (0: one per core)
+  memory_steps: Number(q.get('memory_steps') ?? 0), // train on to this step, memory after step 100 and it
 };
 window.benchResults = [];
 window.benchDone = false;

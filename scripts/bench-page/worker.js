@@ -24,7 +24,7 @@ self.onmessage = async ({ data: spec }) => {
           self.postMessage({ type: 'result', result: { model, backend: label, batch, status: 'skipped', ms_per_step: null, img_per_s: null, first_step_ms: null } });
           continue;
         }
-        const r = JSON.parse(await rl.bench(JSON.stringify({ model, optimizer: 'sgdm', batch, warmup: 3, steps: 10, budget: spec.budget })));
+        const r = JSON.parse(await rl.bench(JSON.stringify({ model, optimizer: 'sgdm', batch, warmup: 3, steps: 10, budget: spec.budget, memory_steps: spec.memory_steps })));
         r.backend = label;
         if (r.status !== 'ok') overBudget = true;
         // The first step of a second, fresh model in the same engine: kernels
