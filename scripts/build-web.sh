@@ -47,9 +47,9 @@ say "wasm-bindgen → pkg/"
 wasm-bindgen --target web --no-typescript --out-dir pkg.tmp "$target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm"
 # wasm-ld names an export wrapper "<export>.command_export" when it links the
 # module command-style, re-running every static constructor on each call from
-# JS (src/web.rs, start()): on WebGPU that was ~45 % of the worker's time.
+# JS (src/platform.rs, run_static_constructors): on WebGPU that was ~45 % of the worker's time.
 if grep -q 'command_export' pkg.tmp/reslab_bg.wasm; then
-  say "error: pkg/reslab_bg.wasm re-runs its static constructors on every export call (see start() in src/web.rs)"
+  say "error: pkg/reslab_bg.wasm re-runs its static constructors on every export call (see run_static_constructors in src/platform.rs)"
   exit 1
 fi
 optimise pkg.tmp/reslab_bg.wasm

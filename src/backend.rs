@@ -29,6 +29,9 @@ pub fn cpu_device() -> Device {
 /// return its device. Errors say why (no adapter, no device …).
 #[cfg(feature = "wgpu")]
 pub async fn wgpu_device() -> Result<Device, String> {
+    // CubeCL's registrations must exist before its first kernel.
+    #[cfg(target_family = "wasm")]
+    crate::platform::run_static_constructors();
     Device::wgpu_options()
         .init_async()
         .await

@@ -14,6 +14,28 @@ pub fn now_seconds() -> f64 {
     js_sys::Date::now() / 1000.0
 }
 
+/// Run the module's static constructors, once (wasm; natively the loader
+/// does). CubeCL registers its WGSL operations through `inventory`, whose
+/// registrations are such constructors. When no code calls
+/// `__wasm_call_ctors`, wasm-ld links the module "command-style" and runs
+/// every constructor again at the top of EVERY exported function: each call
+/// from JS into wasm, including the externref helpers wasm-bindgen's glue
+/// calls for every WebGPU object handed to Rust. On WebGPU that was about
+/// 45 % of the training worker's time. Because this function calls it, the
+/// linker drops those wrappers, so it must run before anything that needs
+/// the registrations: from the start function (`web::start`) and, for
+/// modules that have no start function run (wasm-bindgen-test's), from
+/// `backend::wgpu_device`.
+#[cfg(target_family = "wasm")]
+pub fn run_static_constructors() {
+    unsafe extern "C" {
+        fn __wasm_call_ctors();
+    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the linker-made constructor runner, called once per instance.
+    ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+}
+
 /// Sleep (natively) or wait for a timer (in a worker, letting messages in).
 #[cfg(not(target_family = "wasm"))]
 pub async fn sleep_ms(ms: u32) {

@@ -70,26 +70,9 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-// Static constructors (CubeCL registers its WGSL operations and more through
-// `inventory`). When no code calls `__wasm_call_ctors`, wasm-ld links the
-// module "command-style" and runs every constructor again at the top of EVERY
-// exported function: each call from JS into wasm, including the externref
-// table helpers wasm-bindgen's glue calls for every WebGPU object handed to
-// Rust. On WebGPU that was about 45 % of the training worker's time. Calling
-// it once here, in the start function (run right after instantiation, before
-// any other export), makes the linker drop those wrappers.
-#[cfg(target_family = "wasm")]
-unsafe extern "C" {
-    fn __wasm_call_ctors();
-}
-
 #[wasm_bindgen(start)]
 pub fn start() {
-    #[cfg(target_family = "wasm")]
-    // SAFETY: called once per instance, first, as the linker's contract asks.
-    unsafe {
-        __wasm_call_ctors()
-    };
+    crate::platform::run_static_constructors();
     console_error_panic_hook::set_once();
 }
 
