@@ -20,8 +20,9 @@
 //
 // --memory-steps N trains each combination on to step N and reports memory
 // after step 100 and step N ("memory" in its JSON line): the wasm module's
-// linear memory (in the browser; natively the process's resident memory) and what the device's allocator holds
-// (WebGPU/wgpu buffers). Give a --budget that fits N steps.
+// linear memory (in the browser; natively the process's resident memory)
+// and what the device's allocator holds (WebGPU/wgpu buffers). Give a
+// --budget that fits N steps.
 //
 // browser-cpu is the full engine's CPU backend (one thread); browser-cpu-threads
 // the threaded CPU engine on a pool of all cores (reported as browser-cpu-<n>t).

@@ -238,7 +238,9 @@ fn main() -> ExitCode {
         Command::Train(args) => run_train(args),
         Command::Eval { model, data, test_limit, backend, json } => run_eval(&model, &data, test_limit, &backend, json),
         Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, memory_steps, json } => {
-            run_bench(&models, &optimizers, &batches, &backend, (warmup, steps, budget, memory_steps), json)
+            // model, optimizer and batch are set per combination in run_bench.
+            let base = reslab::bench::BenchSpec { model: String::new(), optimizer: String::new(), batch: 0, warmup, steps, budget, memory_steps };
+            run_bench(&models, &optimizers, &batches, &backend, &base, json)
         }
     };
     match outcome {
@@ -649,13 +651,12 @@ fn run_eval(path: &Path, data_paths: &[PathBuf], test_limit: Option<usize>, back
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_bench(
     models: &[String],
     optimizers: &[String],
     batches: &[usize],
     backend_name: &str,
-    (warmup, steps, budget, memory_steps): (usize, usize, f64, usize),
+    base: &reslab::bench::BenchSpec,
     json: Option<PathBuf>,
 ) -> Result<(), String> {
     use std::io::Write;
@@ -683,15 +684,7 @@ fn run_bench(
                 continue; // the reference harnesses run Adam on the MNIST CNN only
             }
             for &batch in batches {
-                let spec = reslab::bench::BenchSpec {
-                    model: model.clone(),
-                    optimizer: opt.clone(),
-                    batch,
-                    warmup,
-                    steps,
-                    budget,
-                    memory_steps,
-                };
+                let spec = reslab::bench::BenchSpec { model: model.clone(), optimizer: opt.clone(), batch, ..base.clone() };
                 let r = pollster::block_on(reslab::bench::run(&spec, &device, &backend_label))?;
                 let fmt = |v: Option<f64>, p: usize| v.map_or("-".to_string(), |v| format!("{v:.p$}"));
                 println!(
