@@ -63,8 +63,42 @@ async fn cpu_backend_steps_lower_the_loss() {
     assert!(tail < head, "{l:?}");
 }
 
+/// One test, because the WebGPU device can be set up once per worker.
 #[wasm_bindgen_test]
-async fn webgpu_backend_trains_a_few_steps() {
-    let device = reslab::backend::wgpu_device().await.expect("WebGPU (Chromium needs --enable-unsafe-webgpu)");
-    few_steps(device, "webgpu", 3, 8).await;
+async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
+    use burn::tensor::{Distribution, Tensor, module::conv2d, ops::ConvOptions};
+    let gpu = reslab::backend::wgpu_device().await.expect("WebGPU (Chromium needs --enable-unsafe-webgpu)");
+    let cpu = reslab::backend::cpu_device();
+    async fn to_gpu<const D: usize>(t: &Tensor<D>, gpu: &Device) -> Tensor<D> {
+        Tensor::from_data(t.clone().into_data_async().await.unwrap(), gpu)
+    }
+    async fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data_async().await.unwrap().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+    // Sums of `terms` products of numbers in [0, 1) (or of their signed
+    // versions): the two backends may differ by float rounding only.
+    fn close(what: &str, want: &[f32], got: &[f32], terms: usize) {
+        assert_eq!(want.len(), got.len(), "{what}");
+        for (i, (w, g)) in want.iter().zip(got).enumerate() {
+            assert!((w - g).abs() <= 1e-6 * terms as f32 * w.abs().max(1.0), "{what} at {i}: cpu {w}, webgpu {g}");
+        }
+    }
+    // The GPU kernels ResLab's nets run: the dense layers' matmuls (forward and
+    // both gradients, batch 32 and 1), a ResNet head, sizes that fit no tile…
+    for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [128, 32, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
+        let a = Tensor::<2>::random([m, k], Distribution::Default, &cpu);
+        let b = Tensor::<2>::random([k, n], Distribution::Default, &cpu);
+        let got = values(to_gpu(&a, &gpu).await.matmul(to_gpu(&b, &gpu).await)).await;
+        close(&format!("matmul {m}x{k}x{n}"), &values(a.matmul(b)).await, &got, k);
+    }
+    // …and 3x3 convolutions: the MNIST CNN's (valid padding) and a ResNet's
+    // (padding 1, stride 1 and 2).
+    for (cin, cout, size, pad, stride) in [(32, 64, 13, 0, 1), (16, 16, 32, 1, 1), (16, 32, 32, 1, 2)] {
+        let x = Tensor::<4>::random([2, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);
+        let w = Tensor::<4>::random([cout, cin, 3, 3], Distribution::Uniform(-1.0, 1.0), &cpu);
+        let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+        let got = values(conv2d(to_gpu(&x, &gpu).await, to_gpu(&w, &gpu).await, None, options.clone())).await;
+        close(&format!("conv2d {cin}->{cout} on {size}x{size}, padding {pad}, stride {stride}"), &values(conv2d(x, w, None, options)).await, &got, cin * 9);
+    }
+    few_steps(gpu, "webgpu", 3, 8).await;
 }
