@@ -83,16 +83,18 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             assert!((w - g).abs() <= 1e-6 * terms as f32 * w.abs().max(1.0), "{what} at {i}: cpu {w}, webgpu {g}");
         }
     }
-    // The GPU kernels ResLab's nets run: the dense layers' matmuls (forward and
-    // both gradients, batch 32 and 1), a ResNet head, sizes that fit no tile…
-    for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [128, 32, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
+    // The GPU kernels ResLab's nets run: the CNN's first dense layer at batch 32
+    // (forward, weight gradient, input gradient) and 1, its second, a ResNet
+    // head, sizes that fit no tile…
+    for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [32, 128, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
         let a = Tensor::<2>::random([m, k], Distribution::Default, &cpu);
         let b = Tensor::<2>::random([k, n], Distribution::Default, &cpu);
         let got = values(to_gpu(&a, &gpu).await.matmul(to_gpu(&b, &gpu).await)).await;
         close(&format!("matmul {m}x{k}x{n}"), &values(a.matmul(b)).await, &got, k);
     }
-    // …and 3x3 convolutions: the MNIST CNN's (valid padding) and a ResNet's
-    // (padding 1, stride 1 and 2).
+    // …and 3x3 convolutions forward: the MNIST CNN's (valid padding) and a
+    // ResNet's (padding 1, stride 1 and 2). Their backward kernels are only
+    // exercised by the training steps below.
     for (cin, cout, size, pad, stride) in [(32, 64, 13, 0, 1), (16, 16, 32, 1, 1), (16, 32, 32, 1, 2)] {
         let x = Tensor::<4>::random([2, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);
         let w = Tensor::<4>::random([cout, cin, 3, 3], Distribution::Uniform(-1.0, 1.0), &cpu);
