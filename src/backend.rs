@@ -32,8 +32,52 @@ pub async fn wgpu_device() -> Result<Device, String> {
     // CubeCL's registrations must exist before its first kernel.
     #[cfg(target_family = "wasm")]
     crate::platform::run_static_constructors();
-    Device::wgpu_options()
+    let device = Device::wgpu_options()
         .init_async()
         .await
-        .map_err(|e| format!("WebGPU/wgpu initialisation failed: {e}"))
+        .map_err(|e| format!("WebGPU/wgpu initialisation failed: {e}"))?;
+    #[cfg(target_family = "wasm")]
+    set_software_kernels(software_adapter().await.is_some());
+    Ok(device)
+}
+
+/// Run matmuls on the GPU backend with the routine written for CPUs, as on a
+/// software adapter (`wgpu_device` decides in the browser), or with Burn's
+/// default GPU routine. On SwiftShader the CPU routine ran the CNN's dense
+/// layers 4-5x faster (mnist-cnn ~20 % a step, the MLP 3-4x; BENCHMARKS.md);
+/// hardware GPUs keep Burn's default, which was not measured against it here.
+#[cfg(feature = "wgpu")]
+pub fn set_software_kernels(on: bool) {
+    burn_cubecl::kernel::matmul::set_cpu_gemm(on);
+}
+
+#[cfg(feature = "wgpu")]
+pub fn software_kernels() -> bool {
+    burn_cubecl::kernel::matmul::cpu_gemm()
+}
+
+/// The browser's WebGPU adapter, named if it is a software one (its GPU work
+/// runs on the CPU): what the adapter says of itself, as `www/worker.js`
+/// reads it before choosing a backend.
+#[cfg(all(feature = "wgpu", target_family = "wasm"))]
+pub async fn software_adapter() -> Option<String> {
+    use js_sys::{Function, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    let get = |o: &JsValue, k: &str| Reflect::get(o, &k.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+    let gpu = get(&get(&js_sys::global(), "navigator")?, "gpu")?;
+    let request: Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
+    let promise: Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null())?;
+    let info = get(&adapter, "info").unwrap_or(JsValue::UNDEFINED);
+    let text = ["vendor", "architecture", "device", "description"]
+        .iter()
+        .filter_map(|k| get(&info, k)?.as_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    const SOFTWARE: [&str; 6] = ["swiftshader", "llvmpipe", "lavapipe", "softpipe", "software", "microsoft basic render"];
+    if let Some(name) = SOFTWARE.iter().find(|s| text.to_lowercase().contains(*s)) {
+        return Some(name.to_string());
+    }
+    let fallback = [&adapter, &info].iter().any(|o| get(o, "isFallbackAdapter").and_then(|v| v.as_bool()) == Some(true));
+    fallback.then(|| "a fallback adapter".to_string())
 }

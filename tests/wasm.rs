@@ -83,15 +83,33 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             assert!((w - g).abs() <= 1e-6 * terms as f32 * w.abs().max(1.0), "{what} at {i}: cpu {w}, webgpu {g}");
         }
     }
-    // The GPU kernels ResLab's nets run: the CNN's first dense layer at batch 32
-    // (forward, weight gradient, input gradient) and 1, its second, a ResNet
-    // head, sizes that fit no tile…
-    for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [32, 128, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
-        let a = Tensor::<2>::random([m, k], Distribution::Default, &cpu);
-        let b = Tensor::<2>::random([k, n], Distribution::Default, &cpu);
-        let got = values(to_gpu(&a, &gpu).await.matmul(to_gpu(&b, &gpu).await)).await;
-        close(&format!("matmul {m}x{k}x{n}"), &values(a.matmul(b)).await, &got, k);
+    // On a software adapter (SwiftShader here) matmuls run a routine written
+    // for CPUs; on a GPU, Burn's default one. Both are checked, whichever
+    // this adapter is, on the GPU kernels ResLab's nets run: the CNN's first
+    // dense layer at batch 32 (forward, weight gradient, input gradient) and
+    // 1, its second, a ResNet head, sizes that fit no tile; each with plain
+    // operands and with a transposed view as the left or the right one, as
+    // the backward pass passes them.
+    let software = reslab::backend::software_adapter().await;
+    assert_eq!(reslab::backend::software_kernels(), software.is_some(), "adapter: {software:?}");
+    for cpu_routine in [true, false] {
+        reslab::backend::set_software_kernels(cpu_routine);
+        for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [32, 128, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
+            for layout in ["plain", "lhs transposed", "rhs transposed"] {
+                // Stored as the layout says, then (on both devices) a transposed view.
+                let (lt, rt) = (layout == "lhs transposed", layout == "rhs transposed");
+                let sa = Tensor::<2>::random(if lt { [k, m] } else { [m, k] }, Distribution::Default, &cpu);
+                let sb = Tensor::<2>::random(if rt { [n, k] } else { [k, n] }, Distribution::Default, &cpu);
+                let view = |t: Tensor<2>, transposed: bool| if transposed { t.transpose() } else { t };
+                let (ga, gb) = (view(to_gpu(&sa, &gpu).await, lt), view(to_gpu(&sb, &gpu).await, rt));
+                let (a, b) = (view(sa, lt), view(sb, rt));
+                let got = values(ga.matmul(gb)).await;
+                let routine = if cpu_routine { "CPU routine" } else { "GPU routine" };
+                close(&format!("matmul {m}x{k}x{n}, {layout}, {routine}"), &values(a.matmul(b)).await, &got, k);
+            }
+        }
     }
+    reslab::backend::set_software_kernels(software.is_some());
     // …and 3x3 convolutions forward: the MNIST CNN's (valid padding) and a
     // ResNet's (padding 1, stride 1 and 2). Their backward kernels are only
     // exercised by the training steps below.
