@@ -44,13 +44,14 @@ pub async fn wgpu_device() -> Result<Device, String> {
 /// Run matmuls on the GPU backend with the routine written for CPUs, as on a
 /// software adapter (`wgpu_device` decides in the browser), or with Burn's
 /// default GPU routine. On SwiftShader the CPU routine ran the CNN's dense
-/// layers 4-5x faster (mnist-cnn ~20 % a step, the MLP 3-4x; BENCHMARKS.md);
+/// layer 3-5x faster (mnist-cnn ~20 % a step, the MLP 3-4x; BENCHMARKS.md);
 /// hardware GPUs keep Burn's default, which was not measured against it here.
 #[cfg(feature = "wgpu")]
 pub fn set_software_kernels(on: bool) {
     burn_cubecl::kernel::matmul::set_cpu_gemm(on);
 }
 
+/// Whether matmuls on the GPU backend run the routine written for CPUs.
 #[cfg(feature = "wgpu")]
 pub fn software_kernels() -> bool {
     burn_cubecl::kernel::matmul::cpu_gemm()
