@@ -74,9 +74,10 @@ pub async fn software_adapter() -> Option<String> {
         .iter()
         .filter_map(|k| get(&info, k)?.as_string())
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" ")
+        .to_lowercase();
     const SOFTWARE: [&str; 6] = ["swiftshader", "llvmpipe", "lavapipe", "softpipe", "software", "microsoft basic render"];
-    if let Some(name) = SOFTWARE.iter().find(|s| text.to_lowercase().contains(*s)) {
+    if let Some(name) = SOFTWARE.iter().find(|s| text.contains(*s)) {
         return Some(name.to_string());
     }
     let fallback = [&adapter, &info].iter().any(|o| get(o, "isFallbackAdapter").and_then(|v| v.as_bool()) == Some(true));
