@@ -164,8 +164,11 @@ function startWorker() {
       console.warn('ResLab: could not handle a message from the engine', err);
     }
   };
+  const thisWorker = worker;
   worker.onerror = (ev) => {
     ev.preventDefault?.();
+    // A worker already replaced (after a GPU error, say) may still report its trap: old news.
+    if (thisWorker !== worker) return;
     if (!engineReady) {
       const msg = ev.message || 'the worker script could not be started';
       engineFailure(`The training engine failed to load: ${msg}`);
@@ -176,7 +179,20 @@ function startWorker() {
   };
   worker.onmessageerror = () => notice('A message from the training engine could not be read.');
   // The device's memory (rounded, at most 8 GB as browsers report it) bounds what a run may use.
-  worker.postMessage({ type: 'init', backend: state.backend, deviceMemory: Number(navigator.deviceMemory) || null });
+  worker.postMessage({ type: 'init', ...backendRequest(state.backend), deviceMemory: Number(navigator.deviceMemory) || null });
+}
+
+/**
+ * Why WebGPU is not used this session, after the GPU reported an error: the
+ * same kernels would fail again on the same GPU, so fresh engines use the
+ * CPU until the page is reloaded or the user picks a backend again.
+ */
+let gpuFault = null;
+
+/** The backend an engine is asked for: the settings', unless the GPU failed. */
+function backendRequest(backend) {
+  if (gpuFault && backend !== 'cpu') return { backend: 'cpu', why: `${gpuFault} WebGPU is not used until the page is reloaded` };
+  return { backend };
 }
 
 function send(msg, transfer) {
@@ -311,6 +327,22 @@ function onWorkerMessage(msg) {
         scheduleProgress(run);
       }
       restartWorker(`${lost} The run in progress was stopped; its curves so far are kept.`);
+      break;
+    }
+    case 'gpu-error': {
+      // As a lost device, but the fresh engine trains on the CPU (see gpuFault).
+      const what = String(msg.message ?? 'The GPU reported an error.');
+      const run = runs.get(msg.runId);
+      if (run?.done && run.status === 'failed' && !run.message.startsWith(what)) {
+        run.message = `${what} ${run.message}`.trim();
+        renderResults();
+        persistRun(run);
+        scheduleProgress(run);
+      }
+      gpuFault = what.replace(/\.$/, ';');
+      restartWorker(
+        `${what} The run in progress was stopped; its curves so far are kept. Training goes on on the CPU until the page is reloaded.`,
+      );
       break;
     }
     case 'error':
@@ -529,6 +561,8 @@ function bindControls() {
     const v = $('backend').value;
     state.set('backend', v);
     writeUrl();
+    // A backend picked after a GPU error is the user's call: WebGPU may be tried again.
+    gpuFault = null;
     if (engineReady && !current) {
       setBackendLine('Backend: switching…', '');
       send({ type: 'init', backend: v });
@@ -2578,6 +2612,8 @@ window.__reslab = Object.freeze({
   chartCounts: () => charts.counts(),
   /** For tests: makes the engine's GPU device lost, as a driver reset would. */
   debugLoseDevice: () => send({ type: 'debug-lose-device' }),
+  /** For tests: an error reported by the engine's GPU device, as a kernel it rejects gives. */
+  debugGpuError: () => send({ type: 'debug-gpu-error' }),
   /** For tests: a wasm trap in the engine, as running out of memory gives. */
   debugCrash: () => send({ type: 'debug-crash' }),
 });

@@ -4,7 +4,7 @@
 // loop, so the page's main thread only draws.
 //
 // Page → worker:
-//   {type:'init', backend:'auto'|'webgpu'|'cpu'}
+//   {type:'init', backend:'auto'|'webgpu'|'cpu', why?}   why: the CPU backend's reason, if not the settings
 //   {type:'load-sample', dataset:'mnist'|'cifar10'}
 //   {type:'load-files', files:[{name, bytes:ArrayBuffer}], hint}
 //   {type:'load-url', url, hint}            (url may hold several URLs separated by spaces)
@@ -21,6 +21,7 @@
 //   {type:'layer-stats', runId, datasetKey, n}
 //   {type:'images', datasetKey, count}
 //   {type:'debug-lose-device'}              tests only: destroys the GPU device
+//   {type:'debug-gpu-error'}                tests only: an invalid call on the GPU device
 //   {type:'debug-crash'}                    tests only: a wasm trap, as out-of-memory would give
 // Worker → page:
 //   {type:'ready', defaults, models}       engine loaded; its default config and model ids
@@ -40,6 +41,7 @@
 //   {type:'layer-stats', runId, stats:[{name, index, std}]}
 //   {type:'images', datasetKey, pixels:Uint8Array, meta:{labels, classes, channels, height, width}}
 //   {type:'device-lost', runId, message}  the page restarts the worker
+//   {type:'gpu-error', runId, message}    the page restarts the worker on the CPU backend
 //   {type:'error', context, message, runId?, fatal?, id?, key?}
 
 import { ENGINE_URL, THREADED_ENGINE_URL, threadPlan, startPool } from './threads.js';
@@ -284,9 +286,17 @@ async function initCpu(why) {
 // lets the worker watch the device: when it is lost (driver reset, GPU
 // removed, too much memory) the engine cannot go on, so the page is told,
 // marks the run failed with its curves so far, and starts a fresh engine.
+//
+// An error the device reports on its own (a kernel this GPU will not compile,
+// a buffer it has no memory for) is worse: WebGPU drops the failing commands
+// and carries on, so training would go on computing with what it skipped.
+// The engine's GPU layer also stops at such an error (a wasm trap), leaving
+// the module unusable. The page is told first, and since the same kernels
+// would fail again on this GPU, its fresh engine uses the CPU.
 let gpuDevice = null;
 let deviceLostReported = false;
 let deviceLostMessage = null;
+let gpuErrorReported = false;
 /** The latest run's id: a loss noticed just after its end is still its cause. */
 let lastRunId = null;
 if (self.GPUAdapter?.prototype?.requestDevice) {
@@ -301,8 +311,26 @@ if (self.GPUAdapter?.prototype?.requestDevice) {
       deviceLostMessage = `The GPU device was lost (${why}).`;
       post({ type: 'device-lost', runId: running?.runId ?? lastRunId, message: deviceLostMessage });
     });
+    // Registered before the engine's own handler, so the page hears it first.
+    device.addEventListener?.('uncapturederror', (ev) => {
+      if (gpuDevice !== device || gpuErrorReported || deviceLostReported) return;
+      gpuErrorReported = true;
+      post({ type: 'gpu-error', runId: running?.runId ?? lastRunId, message: describeGpuError(ev.error) });
+    });
     return device;
   };
+}
+
+/** A GPUError as the user reads it: which kind, and the browser's own words. */
+function describeGpuError(error) {
+  const kinds = {
+    GPUOutOfMemoryError: 'it ran out of memory',
+    GPUValidationError: 'a validation error',
+    GPUInternalError: 'an internal error',
+  };
+  const kind = kinds[error?.constructor?.name] ?? 'an error';
+  const words = String(error?.message ?? '').trim().split('\n')[0].slice(0, 300).replace(/\.$/, '');
+  return `The GPU reported ${kind}${words ? ` (${words})` : ''}.`;
 }
 
 async function initWebGpu(name, software) {
@@ -316,9 +344,9 @@ async function initWebGpu(name, software) {
   return backendInfo;
 }
 
-async function chooseBackend(requested) {
+async function chooseBackend(requested, why) {
   const kind = ['auto', 'webgpu', 'cpu'].includes(requested) ? requested : 'auto';
-  if (kind === 'cpu') return initCpu('chosen in settings');
+  if (kind === 'cpu') return initCpu(typeof why === 'string' && why ? why : 'chosen in settings');
 
   const probe = await probeWebGpu();
   if (kind === 'webgpu') {
@@ -621,7 +649,7 @@ self.onmessage = (ev) => {
   switch (msg.type) {
     case 'init':
       if (Number.isFinite(msg.deviceMemory) && msg.deviceMemory > 0) deviceMemoryGb = msg.deviceMemory;
-      backendPromise = enqueue('backend', () => chooseBackend(msg.backend));
+      backendPromise = enqueue('backend', () => chooseBackend(msg.backend, msg.why));
       break;
     case 'load-sample':
       enqueue('dataset', () => loadSample(msg.dataset), { key: SAMPLES[msg.dataset]?.key });
@@ -723,6 +751,10 @@ self.onmessage = (ev) => {
     case 'debug-lose-device':
       // For tests: provoke a device loss as a driver reset would.
       gpuDevice?.destroy();
+      break;
+    case 'debug-gpu-error':
+      // For tests: a call the device rejects, reported as an uncaptured validation error.
+      gpuDevice?.createBuffer({ size: 4, usage: 0 });
       break;
     case 'pause':
     case 'resume':

@@ -74,3 +74,40 @@ test('the GPU device lost mid-run: the run is marked failed with its curves kept
   assert.equal(runs[0].status, 'failed');
   assert.equal(runs[1].status, 'finished');
 });
+
+test('the GPU reports an error mid-run: the run is marked failed with its curves kept, and training goes on on the CPU', { timeout: 30 * MINUTE }, async (t) => {
+  requireBuild();
+  const query = '?backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=500&log_every=1&test_limit=64';
+  const app = await openApp({ query, webgpu: true });
+  t.after(() => app.close());
+  const { page } = app;
+  assert.match(await waitForBackend(page, 5 * MINUTE), /WebGPU/);
+  await pressTrain(page, 10 * MINUTE);
+  const until = Date.now() + 15 * MINUTE;
+  while ((await debugState(page)).runs.at(-1)?.steps < 2) {
+    if (Date.now() > until) throw new Error(`no steps: ${await diagnostics(app)}`);
+    await page.waitForTimeout(500);
+  }
+  // A call the device rejects: WebGPU reports it on the device, not to the caller.
+  await page.evaluate(() => window.__reslab.debugGpuError());
+  assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'failed', await diagnostics(app));
+  const failed = (await debugState(page)).runs.at(-1);
+  assert.match(failed.message, /GPU reported a validation error/);
+  assert.ok(failed.steps >= 2, `curves were not kept: ${JSON.stringify(failed)}`);
+  assert.match(await page.locator('#notice-list').textContent(), /GPU reported a validation error.*on the CPU/);
+
+  // The fresh engine is on the CPU, says why, and trains.
+  const backend = await waitForBackend(page, 5 * MINUTE);
+  assert.match(backend, /CPU.*GPU reported a validation error.*WebGPU is not used until the page is reloaded/, backend);
+  assert.equal(await page.locator('#backend-line').getAttribute('data-backend'), 'cpu');
+  await page.getByLabel('Max steps', { exact: true }).fill('2').catch(async () => {
+    await page.getByText('Advanced settings', { exact: true }).click();
+    await page.getByLabel('Max steps', { exact: true }).fill('2');
+  });
+  await page.getByLabel('Max steps', { exact: true }).press('Tab');
+  await pressTrain(page, 10 * MINUTE);
+  assert.equal(await waitForRunEnd(page, 10 * MINUTE), 'finished', await diagnostics(app));
+  const runs = (await debugState(page)).runs;
+  assert.deepEqual(runs.map((r) => r.status), ['failed', 'finished']);
+  assert.ok(Number.isFinite(runs[1].lastLoss), `last loss: ${runs[1].lastLoss}`);
+});
