@@ -41,20 +41,22 @@ pub async fn wgpu_device() -> Result<Device, String> {
     Ok(device)
 }
 
-/// Run matmuls on the GPU backend with the routine written for CPUs, as on a
-/// software adapter (`wgpu_device` decides in the browser), or with Burn's
-/// default GPU routine. On SwiftShader the CPU routine ran the CNN's dense
-/// layer 3-5x faster (mnist-cnn ~20 % a step, the MLP 3-4x; BENCHMARKS.md);
-/// hardware GPUs keep Burn's default, which was not measured against it here.
+/// Run matmuls and 2-D convolutions on the GPU backend with the kernels
+/// written for a software adapter, whose "GPU" work runs on the CPU's cores
+/// (`wgpu_device` decides in the browser), or with Burn's default GPU
+/// kernels. On SwiftShader the software kernels ran the CNN's dense layer
+/// 3-5x faster and ResNet-20's 3x3 convolutions (forward and both
+/// gradients) about 3x (BENCHMARKS.md); hardware GPUs keep Burn's defaults,
+/// which were not measured against them here.
 #[cfg(feature = "wgpu")]
 pub fn set_software_kernels(on: bool) {
-    burn_cubecl::kernel::matmul::set_cpu_gemm(on);
+    burn_cubecl::kernel::set_software_kernels(on);
 }
 
-/// Whether matmuls on the GPU backend run the routine written for CPUs.
+/// Whether the GPU backend runs the kernels written for a software adapter.
 #[cfg(feature = "wgpu")]
 pub fn software_kernels() -> bool {
-    burn_cubecl::kernel::matmul::cpu_gemm()
+    burn_cubecl::kernel::software_kernels()
 }
 
 /// The browser's WebGPU adapter, named if it is a software one (its GPU work

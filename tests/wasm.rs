@@ -69,7 +69,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     use burn::tensor::{Distribution, Tensor, module::conv2d, ops::ConvOptions};
     let gpu = reslab::backend::wgpu_device().await.expect("WebGPU (Chromium needs --enable-unsafe-webgpu)");
     let cpu = reslab::backend::cpu_device();
-    async fn to_gpu<const D: usize>(t: &Tensor<D>, gpu: &Device) -> Tensor<D> {
+    async fn copy_to<const D: usize>(t: &Tensor<D>, gpu: &Device) -> Tensor<D> {
         Tensor::from_data(t.clone().into_data_async().await.unwrap(), gpu)
     }
     async fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -101,7 +101,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
                 let sa = Tensor::<2>::random(if lt { [k, m] } else { [m, k] }, Distribution::Default, &cpu);
                 let sb = Tensor::<2>::random(if rt { [n, k] } else { [k, n] }, Distribution::Default, &cpu);
                 let view = |t: Tensor<2>, transposed: bool| if transposed { t.transpose() } else { t };
-                let (ga, gb) = (view(to_gpu(&sa, &gpu).await, lt), view(to_gpu(&sb, &gpu).await, rt));
+                let (ga, gb) = (view(copy_to(&sa, &gpu).await, lt), view(copy_to(&sb, &gpu).await, rt));
                 let (a, b) = (view(sa, lt), view(sb, rt));
                 let got = values(ga.matmul(gb)).await;
                 let routine = if cpu_routine { "CPU routine" } else { "GPU routine" };
@@ -109,16 +109,48 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             }
         }
     }
-    reslab::backend::set_software_kernels(software.is_some());
-    // …and 3x3 convolutions forward: the MNIST CNN's (valid padding) and a
-    // ResNet's (padding 1, stride 1 and 2). Their backward kernels are only
-    // exercised by the training steps below.
-    for (cin, cout, size, pad, stride) in [(32, 64, 13, 0, 1), (16, 16, 32, 1, 1), (16, 32, 32, 1, 2)] {
-        let x = Tensor::<4>::random([2, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);
-        let w = Tensor::<4>::random([cout, cin, 3, 3], Distribution::Uniform(-1.0, 1.0), &cpu);
-        let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
-        let got = values(conv2d(to_gpu(&x, &gpu).await, to_gpu(&w, &gpu).await, None, options.clone())).await;
-        close(&format!("conv2d {cin}->{cout} on {size}x{size}, padding {pad}, stride {stride}"), &values(conv2d(x, w, None, options)).await, &got, cin * 9);
+    // …and convolutions, forward and both gradients, with the kernel written
+    // for software adapters and with Burn's: the CNN's (valid padding, one
+    // input channel), ResNet's (padding 1 at stride 1 and 2, the 1x1
+    // stride-2 shortcut, the 3-channel stem), and odd sizes (channel counts
+    // that fill no vector, padding 2, a 5x5 kernel, widths that leave a
+    // partial block of positions).
+    let (cpu_ad, gpu_ad) = (cpu.clone().autodiff(), gpu.clone().autodiff());
+    // y = conv(x, w), then dL/dx and dL/dw for L = sum(y * dy).
+    async fn conv_passes(x: Tensor<4>, w: Tensor<4>, dy: Tensor<4>, options: ConvOptions<2>) -> [Vec<f32>; 3] {
+        let (x, w) = (x.require_grad(), w.require_grad());
+        let y = conv2d(x.clone(), w.clone(), None, options);
+        let forward = values(y.clone().inner()).await;
+        let grads = (y * dy).sum().backward();
+        [forward, values(x.grad(&grads).unwrap()).await, values(w.grad(&grads).unwrap()).await]
     }
+    for software_kernel in [true, false] {
+        reslab::backend::set_software_kernels(software_kernel);
+        let kernel = if software_kernel { "software kernel" } else { "GPU kernel" };
+        for (cin, cout, size, k, pad, stride, batch) in [
+            (1, 32, 28, 3, 0, 1, 2),
+            (32, 64, 13, 3, 0, 1, 3),
+            (16, 16, 8, 3, 1, 1, 2),
+            (3, 16, 9, 3, 1, 1, 2),
+            (16, 32, 9, 3, 1, 2, 2),
+            (16, 32, 8, 1, 0, 2, 2),
+            (5, 6, 7, 3, 2, 1, 1),
+            (8, 10, 6, 5, 1, 1, 2),
+        ] {
+            let out = (size + 2 * pad - k) / stride + 1;
+            let x = Tensor::<4>::random([batch, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let w = Tensor::<4>::random([cout, cin, k, k], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let dy = Tensor::<4>::random([batch, cout, out, out], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+            let want = conv_passes(copy_to(&x, &cpu_ad).await, copy_to(&w, &cpu_ad).await, copy_to(&dy, &cpu_ad).await, options.clone()).await;
+            let got = conv_passes(copy_to(&x, &gpu_ad).await, copy_to(&w, &gpu_ad).await, copy_to(&dy, &gpu_ad).await, options).await;
+            let what = format!("conv2d {cin}->{cout} on {size}x{size}, {k}x{k}, padding {pad}, stride {stride}, {kernel}");
+            // Terms summed: per output, per input-gradient and per weight-gradient element.
+            for ((pass, terms), (want, got)) in [("forward", cin * k * k), ("input gradient", cout * k * k), ("weight gradient", batch * out * out)].into_iter().zip(want.iter().zip(&got)) {
+                close(&format!("{what}: {pass}"), want, got, terms);
+            }
+        }
+    }
+    reslab::backend::set_software_kernels(software.is_some());
     few_steps(gpu, "webgpu", 3, 8).await;
 }

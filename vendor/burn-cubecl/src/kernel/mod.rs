@@ -26,6 +26,26 @@ pub(crate) use unary_numeric::*;
 
 pub use crate::cubecl::prelude::KernelMetadata;
 
+// ResLab patch: on a software WebGPU adapter (SwiftShader, llvmpipe: the
+// GPU's work runs on the CPU's cores, an invocation is a lane of a SIMD
+// register and every storage read a gather) Burn's default matmul and
+// convolution kernels, written for GPUs, ran several times slower than
+// kernels that do more arithmetic per read. With this switch on, matmuls
+// run cubek's `CpuGemm` routine (`matmul/base.rs`) and 2-D convolutions a
+// register-blocked kernel (`conv/software.rs`). GPUs keep the defaults.
+static SOFTWARE_KERNELS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// ResLab patch: run matmuls and 2-D convolutions with the kernels written
+/// for a software adapter (on), or with Burn's defaults (off, the default).
+pub fn set_software_kernels(on: bool) {
+    SOFTWARE_KERNELS.store(on, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// ResLab patch: whether the kernels for a software adapter are on.
+pub fn software_kernels() -> bool {
+    SOFTWARE_KERNELS.load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// Attention kernels
 pub mod attention;
 /// Convolution kernels

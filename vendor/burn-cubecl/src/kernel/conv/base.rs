@@ -15,6 +15,7 @@ use crate::{
 };
 
 use super::conv_direct;
+use super::software::{blocked_applies, conv_data_backward_blocked, conv_forward_blocked};
 #[cfg(feature = "autotune")]
 use super::forward::conv_autotune;
 
@@ -79,6 +80,10 @@ pub fn conv_forward_nhwc<const N: usize>(
     strategy: ConvStrategy,
 ) -> Result<CubeTensor, ConvSetupError> {
     match strategy {
+        // ResLab patch: on a software adapter, the blocked kernel (software.rs).
+        ConvStrategy::Direct if blocked_applies(&input, &options) => {
+            Ok(conv_forward_blocked(input, weight, bias, &options))
+        }
         ConvStrategy::Direct => conv_direct::<N>(input, weight, bias, options),
         #[cfg(feature = "autotune")]
         ConvStrategy::Autotune => Ok(conv_autotune::<N>(input, weight, bias, options)),
@@ -153,6 +158,10 @@ pub fn conv_data_backward<const N: usize>(
     let in_shape = permute_nchw_to_nhwc_shape(in_shape);
 
     let weight_grad = match strategy {
+        // ResLab patch: on a software adapter, the blocked kernel (software.rs).
+        ConvStrategy::Direct if blocked_applies(&out_grad, &options) => {
+            conv_data_backward_blocked(out_grad, weights, &in_shape, &options)
+        }
         ConvStrategy::Direct => {
             conv_data_backward_fallback::<N>(out_grad, weights, in_shape, options)?
         }

@@ -8,6 +8,8 @@ mod deform_conv_transpose2d;
 mod direct;
 mod forward;
 mod im2col;
+// ResLab patch: convolutions for software adapters.
+mod software;
 
 mod tune_key;
 

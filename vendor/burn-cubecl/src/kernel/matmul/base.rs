@@ -3,7 +3,6 @@ use crate::{kernel::quantization::dequantize, tensor::CubeTensor};
 use burn_backend::cubecl::dtype_to_storage_type;
 use burn_backend::{DType, TensorMetadata};
 use burn_std::{MatmulTransformAnalysis, MatmulTransformPolicy};
-use core::sync::atomic::{AtomicBool, Ordering};
 use cubek::{
     matmul::{
         definition::{MatmulElems, MatmulGlobalElems, MatmulSetupError},
@@ -15,25 +14,6 @@ use cubek::{
 
 #[cfg(feature = "autotune")]
 use super::matmul_autotune;
-
-// ResLab patch: on a software WebGPU adapter (SwiftShader, llvmpipe: the GPU's
-// work runs on the CPU's cores) the default routine, the multi-level "simple
-// unit" matmul built for GPUs, ran ResLab's dense layers 3-5x slower than
-// cubek's `CpuGemm` routine (register-blocked, written for CPU runtimes).
-// Measured in Chromium on SwiftShader: 32x1600 @ 1600x128 forward 126 -> 24 ms,
-// its input gradient 146 -> 29 ms. GPUs keep the default.
-static CPU_GEMM: AtomicBool = AtomicBool::new(false);
-
-/// ResLab patch: launch every matmul of the default strategy with cubek's
-/// `CpuGemm` routine (for a software adapter), or with the default routine.
-pub fn set_cpu_gemm(on: bool) {
-    CPU_GEMM.store(on, Ordering::Relaxed);
-}
-
-/// ResLab patch: whether matmuls run with the `CpuGemm` routine.
-pub fn cpu_gemm() -> bool {
-    CPU_GEMM.load(Ordering::Relaxed)
-}
 
 /// The strategy to be used when launching a matmul kernel.
 pub enum MatmulStrategy {
@@ -100,9 +80,13 @@ pub fn matmul(
 
     match strategy {
         MatmulStrategy::Cube => {
-            // ResLab patch: see `set_cpu_gemm`. A setup error (a layout the
-            // routine does not take) falls back to the default routine.
-            if CPU_GEMM.load(Ordering::Relaxed)
+            // ResLab patch: on a software adapter (see `set_software_kernels`)
+            // cubek's `CpuGemm` routine, register-blocked and written for CPU
+            // runtimes; the default, the multi-level "simple unit" routine
+            // built for GPUs, ran ResLab's dense layers 3-5x slower there
+            // (SwiftShader: 32x1600 @ 1600x128 126 -> 24 ms). A setup error
+            // (a layout the routine does not take) falls back to the default.
+            if crate::kernel::software_kernels()
                 && launch_matmul(
                     &TiledStrategy::CpuGemm(Default::default()),
                     lhs.clone(),
