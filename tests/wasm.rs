@@ -109,20 +109,20 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             }
         }
     }
-    // …and convolutions, forward and both gradients, with the kernel written
+    // …and convolutions, forward (with a bias) and all three gradients, with the kernel written
     // for software adapters and with Burn's: the CNN's (valid padding, one
     // input channel), ResNet's (padding 1 at stride 1 and 2, the 1x1
     // stride-2 shortcut, the 3-channel stem), and odd sizes (channel counts
     // that fill no vector, padding 2, a 5x5 kernel, widths that leave a
     // partial block of positions).
     let (cpu_ad, gpu_ad) = (cpu.clone().autodiff(), gpu.clone().autodiff());
-    // y = conv(x, w), then dL/dx and dL/dw for L = sum(y * dy).
-    async fn conv_passes(x: Tensor<4>, w: Tensor<4>, dy: Tensor<4>, options: ConvOptions<2>) -> [Vec<f32>; 3] {
-        let (x, w) = (x.require_grad(), w.require_grad());
-        let y = conv2d(x.clone(), w.clone(), None, options);
+    // y = conv(x, w) + bias, then dL/dx, dL/dw and dL/dbias for L = sum(y * dy).
+    async fn conv_passes(x: Tensor<4>, w: Tensor<4>, bias: Tensor<1>, dy: Tensor<4>, options: ConvOptions<2>) -> [Vec<f32>; 4] {
+        let (x, w, bias) = (x.require_grad(), w.require_grad(), bias.require_grad());
+        let y = conv2d(x.clone(), w.clone(), Some(bias.clone()), options);
         let forward = values(y.clone().inner()).await;
         let grads = (y * dy).sum().backward();
-        [forward, values(x.grad(&grads).unwrap()).await, values(w.grad(&grads).unwrap()).await]
+        [forward, values(x.grad(&grads).unwrap()).await, values(w.grad(&grads).unwrap()).await, values(bias.grad(&grads).unwrap()).await]
     }
     for software_kernel in [true, false] {
         reslab::backend::set_software_kernels(software_kernel);
@@ -141,12 +141,16 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             let x = Tensor::<4>::random([batch, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);
             let w = Tensor::<4>::random([cout, cin, k, k], Distribution::Uniform(-1.0, 1.0), &cpu);
             let dy = Tensor::<4>::random([batch, cout, out, out], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let bias = Tensor::<1>::random([cout], Distribution::Uniform(-1.0, 1.0), &cpu);
             let options = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
-            let want = conv_passes(copy_to(&x, &cpu_ad).await, copy_to(&w, &cpu_ad).await, copy_to(&dy, &cpu_ad).await, options.clone()).await;
-            let got = conv_passes(copy_to(&x, &gpu_ad).await, copy_to(&w, &gpu_ad).await, copy_to(&dy, &gpu_ad).await, options).await;
+            let on = async |device: &Device| {
+                let (x, w, bias, dy) = (copy_to(&x, device).await, copy_to(&w, device).await, copy_to(&bias, device).await, copy_to(&dy, device).await);
+                conv_passes(x, w, bias, dy, options.clone()).await
+            };
+            let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
             let what = format!("conv2d {cin}->{cout} on {size}x{size}, {k}x{k}, padding {pad}, stride {stride}, {kernel}");
             // Terms summed: per output, per input-gradient and per weight-gradient element.
-            for ((pass, terms), (want, got)) in [("forward", cin * k * k), ("input gradient", cout * k * k), ("weight gradient", batch * out * out)].into_iter().zip(want.iter().zip(&got)) {
+            for ((pass, terms), (want, got)) in [("forward", cin * k * k), ("input gradient", cout * k * k), ("weight gradient", batch * out * out), ("bias gradient", batch * out * out)].into_iter().zip(want.iter().zip(&got)) {
                 close(&format!("{what}: {pass}"), want, got, terms);
             }
         }

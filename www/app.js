@@ -315,34 +315,15 @@ function onWorkerMessage(msg) {
     case 'images':
       onImages(msg);
       break;
-    case 'device-lost': {
+    case 'device-lost':
       // The run ends failed with its curves so far (kept); a fresh engine takes the next run.
-      const lost = String(msg.message ?? 'The GPU device was lost.');
-      const run = runs.get(msg.runId);
-      if (run?.done && run.status === 'failed' && !run.message.startsWith(lost)) {
-        // It may already have ended on the failed read-back the loss caused.
-        run.message = `${lost} ${run.message}`.trim();
-        renderResults();
-        persistRun(run);
-        scheduleProgress(run);
-      }
-      restartWorker(`${lost} The run in progress was stopped; its curves so far are kept.`);
+      onGpuFailure(msg.runId, String(msg.message ?? 'The GPU device was lost.'), '');
       break;
-    }
     case 'gpu-error': {
       // As a lost device, but the fresh engine trains on the CPU (see gpuFault).
       const what = String(msg.message ?? 'The GPU reported an error.');
-      const run = runs.get(msg.runId);
-      if (run?.done && run.status === 'failed' && !run.message.startsWith(what)) {
-        run.message = `${what} ${run.message}`.trim();
-        renderResults();
-        persistRun(run);
-        scheduleProgress(run);
-      }
       gpuFault = what.replace(/\.$/, ';');
-      restartWorker(
-        `${what} The run in progress was stopped; its curves so far are kept. Training goes on on the CPU until the page is reloaded.`,
-      );
+      onGpuFailure(msg.runId, what, ' Training goes on on the CPU until the page is reloaded.');
       break;
     }
     case 'error':
@@ -351,6 +332,19 @@ function onWorkerMessage(msg) {
     default:
       break;
   }
+}
+
+/** The GPU failed (`what`): names it in the run it cut short and restarts the engine. */
+function onGpuFailure(runId, what, next) {
+  const run = runs.get(runId);
+  if (run?.done && run.status === 'failed' && !run.message.startsWith(what)) {
+    // It may already have ended on the failed read-back the failure caused.
+    run.message = `${what} ${run.message}`.trim();
+    renderResults();
+    persistRun(run);
+    scheduleProgress(run);
+  }
+  restartWorker(`${what} The run in progress was stopped; its curves so far are kept.${next}`);
 }
 
 function onWorkerError(msg) {
@@ -565,7 +559,7 @@ function bindControls() {
     gpuFault = null;
     if (engineReady && !current) {
       setBackendLine('Backend: switching…', '');
-      send({ type: 'init', backend: v });
+      send({ type: 'init', ...backendRequest(v) });
     } else if (current) {
       notice('The backend changes for the next run.');
       pendingBackend = v;
@@ -1353,7 +1347,7 @@ function finishRun(run, { status, message, testAccuracy }) {
     lastShownRunId = run.id;
     setRunState(run.status, STATUS_TEXT[run.status]);
     if (pendingBackend) {
-      send({ type: 'init', backend: pendingBackend });
+      send({ type: 'init', ...backendRequest(pendingBackend) });
       pendingBackend = null;
     }
   }
