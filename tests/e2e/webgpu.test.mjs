@@ -39,7 +39,8 @@ test('(d) ?backend=webgpu trains cnn for 3 steps on WebGPU', { timeout: 30 * MIN
   assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
 });
 
-test('the GPU device lost mid-run: the run is marked failed with its curves kept, and the next run works', { timeout: 30 * MINUTE }, async (t) => {
+/** A long cnn run on WebGPU, two steps in: the moment the failure tests break something. */
+async function twoStepsOnWebGpu(t) {
   requireBuild();
   const query = '?backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=500&log_every=1&test_limit=64';
   const app = await openApp({ query, webgpu: true });
@@ -52,6 +53,22 @@ test('the GPU device lost mid-run: the run is marked failed with its curves kept
     if (Date.now() > until) throw new Error(`no steps: ${await diagnostics(app)}`);
     await page.waitForTimeout(500);
   }
+  return app;
+}
+
+/** Sets "Max steps" (under Advanced settings when folded away). */
+async function setMaxSteps(page, n) {
+  const field = () => page.getByLabel('Max steps', { exact: true });
+  await field().fill(String(n)).catch(async () => {
+    await page.getByText('Advanced settings', { exact: true }).click();
+    await field().fill(String(n));
+  });
+  await field().press('Tab');
+}
+
+test('the GPU device lost mid-run: the run is marked failed with its curves kept, and the next run works', { timeout: 30 * MINUTE }, async (t) => {
+  const app = await twoStepsOnWebGpu(t);
+  const { page } = app;
   await page.evaluate(() => window.__reslab.debugLoseDevice());
   const status = await waitForRunEnd(page, 5 * MINUTE);
   assert.equal(status, 'failed', await diagnostics(app));
@@ -61,11 +78,7 @@ test('the GPU device lost mid-run: the run is marked failed with its curves kept
   assert.match(await page.locator('#notice-list').textContent(), /GPU device was lost/);
 
   // A fresh engine takes the next run.
-  await page.getByLabel('Max steps', { exact: true }).fill('2').catch(async () => {
-    await page.getByText('Advanced settings', { exact: true }).click();
-    await page.getByLabel('Max steps', { exact: true }).fill('2');
-  });
-  await page.getByLabel('Max steps', { exact: true }).press('Tab');
+  await setMaxSteps(page, 2);
   await waitForBackend(page, 5 * MINUTE);
   await pressTrain(page, 10 * MINUTE);
   assert.equal(await waitForRunEnd(page, 20 * MINUTE), 'finished', await diagnostics(app));
@@ -76,18 +89,8 @@ test('the GPU device lost mid-run: the run is marked failed with its curves kept
 });
 
 test('the GPU reports an error mid-run: the run is marked failed with its curves kept, and training goes on on the CPU', { timeout: 30 * MINUTE }, async (t) => {
-  requireBuild();
-  const query = '?backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=500&log_every=1&test_limit=64';
-  const app = await openApp({ query, webgpu: true });
-  t.after(() => app.close());
+  const app = await twoStepsOnWebGpu(t);
   const { page } = app;
-  assert.match(await waitForBackend(page, 5 * MINUTE), /WebGPU/);
-  await pressTrain(page, 10 * MINUTE);
-  const until = Date.now() + 15 * MINUTE;
-  while ((await debugState(page)).runs.at(-1)?.steps < 2) {
-    if (Date.now() > until) throw new Error(`no steps: ${await diagnostics(app)}`);
-    await page.waitForTimeout(500);
-  }
   // A call the device rejects: WebGPU reports it on the device, not to the caller.
   await page.evaluate(() => window.__reslab.debugGpuError());
   assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'failed', await diagnostics(app));
@@ -100,11 +103,7 @@ test('the GPU reports an error mid-run: the run is marked failed with its curves
   const backend = await waitForBackend(page, 5 * MINUTE);
   assert.match(backend, /CPU.*GPU reported a validation error.*WebGPU is not used until the page is reloaded/, backend);
   assert.equal(await page.locator('#backend-line').getAttribute('data-backend'), 'cpu');
-  await page.getByLabel('Max steps', { exact: true }).fill('2').catch(async () => {
-    await page.getByText('Advanced settings', { exact: true }).click();
-    await page.getByLabel('Max steps', { exact: true }).fill('2');
-  });
-  await page.getByLabel('Max steps', { exact: true }).press('Tab');
+  await setMaxSteps(page, 2);
   await pressTrain(page, 10 * MINUTE);
   assert.equal(await waitForRunEnd(page, 10 * MINUTE), 'finished', await diagnostics(app));
   const runs = (await debugState(page)).runs;
