@@ -155,6 +155,44 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             }
         }
     }
+    // …and batch normalisation in training (output, batch mean and variance;
+    // gradients of input, gamma and beta), with the kernels written for
+    // software adapters and with Burn's default composition: on a
+    // convolution's channels-last output seen as [n, c, h, w] and on a plain
+    // one; the ResNet's shapes and odd ones (channels that fill no vector,
+    // widths under and over a group of rows). The input has an offset and a
+    // spread, as a layer's activations do, which a careless variance loses.
+    for software_kernel in [true, false] {
+        reslab::backend::set_software_kernels(software_kernel);
+        let kernel = if software_kernel { "software kernels" } else { "Burn's composition" };
+        for ([n, c, h, w], channels_last) in [([8, 16, 8, 8], true), ([2, 16, 8, 8], false), ([3, 5, 7, 6], true), ([2, 3, 5, 300], false), ([1, 2, 1, 3], true)] {
+            let x = if channels_last {
+                Tensor::<4>::random([n, h, w, c], Distribution::Uniform(-1.0, 1.0), &cpu).permute([0, 3, 1, 2])
+            } else {
+                Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &cpu)
+            } * 3.0 + 5.0;
+            let gamma = Tensor::<1>::random([c], Distribution::Uniform(0.5, 1.5), &cpu);
+            let beta = Tensor::<1>::random([c], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let dy = Tensor::<4>::random([n, c, h, w], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let on = async |device: &Device| {
+                let copy = async |t: &Tensor<4>| {
+                    let t = copy_to(t, device).await;
+                    if channels_last { copy_to(&t.permute([0, 2, 3, 1]), device).await.permute([0, 3, 1, 2]) } else { t }
+                };
+                let (x, dy) = (copy(&x).await.require_grad(), copy_to(&dy, device).await);
+                let (gamma, beta) = (copy_to(&gamma, device).await.require_grad(), copy_to(&beta, device).await.require_grad());
+                let r = burn::tensor::module::batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+                let (y, mean, var) = (values(r.output.clone().inner()).await, values(r.mean).await, values(r.variance).await);
+                let grads = (r.output * dy).sum().backward();
+                [y, mean, var, values(x.grad(&grads).unwrap()).await, values(gamma.grad(&grads).unwrap()).await, values(beta.grad(&grads).unwrap()).await]
+            };
+            let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
+            let m = n * h * w;
+            for ((pass, terms), (want, got)) in [("output", m), ("mean", m), ("variance", m * 10), ("input gradient", m * 10), ("gamma gradient", m * 10), ("beta gradient", m)].into_iter().zip(want.iter().zip(&got)) {
+                close(&format!("batch norm [{n}, {c}, {h}, {w}]{}, {kernel}: {pass}", if channels_last { " channels-last" } else { "" }), want, got, terms);
+            }
+        }
+    }
     reslab::backend::set_software_kernels(software.is_some());
     few_steps(gpu, "webgpu", 3, 8).await;
 }

@@ -6,13 +6,42 @@ use burn_backend::tensor::{BoolTensor, FloatTensor, IntTensor};
 use burn_backend::{
     TensorMetadata,
     ops::{
-        AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
+        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
         DeformConvOptions, InterpolateOptions, MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps,
     },
 };
 use burn_std::IntDType;
 
 impl ModuleOps<Self> for CubeBackend {
+    // ResLab patch: batch normalisation in training on a software adapter
+    // runs ResLab's kernels (kernel/batch_norm.rs); otherwise Burn's default
+    // composition, as before.
+    fn batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> BatchNormTrain<Self> {
+        if kernel::batch_norm::applies(&x) {
+            return kernel::batch_norm::train_forward(x, gamma, beta, epsilon);
+        }
+        kernel::batch_norm::default_forward::<Self>(x, gamma, beta, epsilon)
+    }
+
+    fn batch_norm_train_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> BatchNormTrainBackward<Self> {
+        if kernel::batch_norm::applies(&x) {
+            return kernel::batch_norm::train_backward(x, gamma, mean, variance, epsilon, output_grad);
+        }
+        kernel::batch_norm::default_backward::<Self>(x, gamma, mean, variance, epsilon, output_grad)
+    }
+
     fn conv1d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,

@@ -1,0 +1,495 @@
+//! ResLab patch: batch normalisation in training, forward and backward, for
+//! software adapters (SwiftShader, llvmpipe), on `[n, c, h, w]` f32 tensors.
+//!
+//! Burn's default `batch_norm_train` and `batch_norm_train_backward` (in
+//! `burn-backend`) are built from tensor operations: a `swap_dims(0, 1)` and
+//! reshape before each per-channel mean (a full transposing copy, since the
+//! convolutions leave their outputs channels-last), then one kernel per
+//! elementwise step. That is about eight full passes over the activation
+//! forward and a dozen backward, each its own kernel launch. On a software
+//! adapter every pass is the CPU streaming the tensor through its caches.
+//! Here the same maths takes three kernels each way:
+//!
+//!   forward   1. per (group of rows, channel): the group's mean and sum of
+//!                squared deviations (two passes over a few KB, in cache)
+//!             2. per channel: the groups combined (Chan et al.'s pairwise
+//!                formula, as numerically safe as a two-pass variance),
+//!                mean, biased variance and 1 / √(var + ε)
+//!             3. y = (x − mean_c) · γ_c / √(var_c + ε) + β_c
+//!   backward  1. per (group of rows, channel): Σ dy and Σ dy · (x − mean_c)
+//!             2. per channel: dβ_c = Σ dy, dγ_c = Σ dy · x̂, and the three
+//!                coefficients of
+//!             3. dx = γ_c / √(var_c + ε) · (dy − dβ_c / M − x̂ · dγ_c / M),
+//!                M = n · h · w
+//!
+//! Inputs may have any strides (a convolution's output is a channels-last
+//! buffer seen as `[n, c, h, w]`); outputs are written channels-last, the
+//! layout the next convolution reads, and returned as `[n, c, h, w]` views.
+//! Neighbouring invocations work on neighbouring channels, so on a
+//! channels-last buffer the lanes of one SIMD register read neighbouring
+//! addresses.
+
+use crate::{
+    CubeBackend,
+    kernel::utils::address_type,
+    ops::{numeric::empty_device_contiguous_dtype, permute},
+    tensor::CubeTensor,
+};
+use burn_backend::cubecl::dtype_to_storage_type;
+use burn_backend::ops::{BatchNormTrain, BatchNormTrainBackward};
+use burn_backend::{Backend, DType, Scalar, TensorMetadata};
+use burn_std::Shape;
+use cubecl::{calculate_cube_count_elemwise, prelude::*};
+
+#[derive(CubeLaunch, CubeType)]
+struct BnArgs {
+    /// Rows (an `(n, y)` pair: `w` values) per group.
+    rows_per_group: u32,
+    epsilon: f32,
+}
+
+/// The rows `[r0, r1)` of group `g`.
+#[cube]
+fn group_rows(g: u32, rows_per_group: u32, rows: u32) -> (u32, u32) {
+    let r0 = g * rows_per_group;
+    let mut r1 = r0 + rows_per_group;
+    if r1 > rows {
+        r1 = rows;
+    }
+    (r0, r1)
+}
+
+/// Offset of `(n, c, y, 0)` for row `r = n * h + y`.
+#[cube]
+fn row_offset<E: Float>(t: &Tensor<E>, r: u32, c: u32, height: u32) -> usize {
+    (r / height) as usize * t.stride(0) + c as usize * t.stride(1) + (r % height) as usize * t.stride(2)
+}
+
+/// x `[n, c, h, w]` → partials `[groups, c, 2]`: each group's mean and sum
+/// of squared deviations from it.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn moments_kernel<E: Float>(
+    x: &Tensor<E>,
+    partials: &mut Tensor<E>,
+    args: BnArgs,
+    #[define(E)] _dtype: ElemType,
+) {
+    let channels = x.shape(1) as u32;
+    let height = x.shape(2) as u32;
+    let width = x.shape(3) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let c = pos % channels;
+    let g = pos / channels;
+    if g >= partials.shape(0) as u32 {
+        terminate!();
+    }
+    let (r0, r1) = group_rows(g, args.rows_per_group, x.shape(0) as u32 * height);
+    let sw = x.stride(3);
+    let mut sum = E::from_int(0);
+    for r in r0..r1 {
+        let base = row_offset(x, r, c, height);
+        for i in 0..width {
+            sum += x[base + i as usize * sw];
+        }
+    }
+    let mean = sum / E::cast_from((r1 - r0) * width);
+    let mut m2 = E::from_int(0);
+    for r in r0..r1 {
+        let base = row_offset(x, r, c, height);
+        for i in 0..width {
+            let d = x[base + i as usize * sw] - mean;
+            m2 += d * d;
+        }
+    }
+    let out = ((g * channels + c) * 2) as usize;
+    partials[out] = mean;
+    partials[out + 1] = m2;
+}
+
+/// partials `[groups, c, 2]` → per channel: mean, biased variance, 1 / √(var + ε).
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn statistics_kernel<E: Float>(
+    partials: &Tensor<E>,
+    mean: &mut Tensor<E>,
+    variance: &mut Tensor<E>,
+    inv_std: &mut Tensor<E>,
+    args: BnArgs,
+    rows: u32,
+    width: u32,
+    #[define(E)] _dtype: ElemType,
+) {
+    let channels = mean.shape(0) as u32;
+    let c = ABSOLUTE_POS as u32;
+    if c >= channels {
+        terminate!();
+    }
+    let mut n = E::from_int(0);
+    let mut m = E::from_int(0);
+    let mut m2 = E::from_int(0);
+    for g in 0..partials.shape(0) as u32 {
+        let (r0, r1) = group_rows(g, args.rows_per_group, rows);
+        let nb = E::cast_from((r1 - r0) * width);
+        let at = ((g * channels + c) * 2) as usize;
+        let delta = partials[at] - m;
+        let nab = n + nb;
+        m += delta * nb / nab;
+        m2 += partials[at + 1] + delta * delta * n * nb / nab;
+        n = nab;
+    }
+    let var = m2 / n;
+    mean[c as usize] = m;
+    variance[c as usize] = var;
+    inv_std[c as usize] = E::recip(E::sqrt(var + E::cast_from(args.epsilon)));
+}
+
+/// Offset of `(n, c, y, x)` in a 4-D tensor.
+#[cube]
+fn offset4<E: Float>(t: &Tensor<E>, n: usize, c: usize, y: usize, x: usize) -> usize {
+    n * t.stride(0) + c * t.stride(1) + y * t.stride(2) + x * t.stride(3)
+}
+
+/// Position `pos` of a contiguous `[n, h, w, c]` tensor as `(n, c, y, x)`.
+#[cube]
+fn position(pos: usize, height: usize, width: usize, channels: usize) -> (usize, usize, usize, usize) {
+    let c = pos % channels;
+    let rest = pos / channels;
+    let x = rest % width;
+    let rest = rest / width;
+    (rest / height, c, rest % height, x)
+}
+
+/// y `[n, h, w, c]` contiguous = (x − mean_c) · γ_c / √(var_c + ε) + β_c.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn normalize_kernel<E: Float>(
+    x: &Tensor<E>,
+    mean: &Tensor<E>,
+    inv_std: &Tensor<E>,
+    gamma: &Tensor<E>,
+    beta: &Tensor<E>,
+    output: &mut Tensor<E>,
+    #[define(E)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS;
+    if pos >= output.len() {
+        terminate!();
+    }
+    let (n, c, y, xw) = position(pos, output.shape(1), output.shape(2), output.shape(3));
+    let scale = gamma[c * gamma.stride(0)] * inv_std[c];
+    output[pos] = (x[offset4(x, n, c, y, xw)] - mean[c]) * scale + beta[c * beta.stride(0)];
+}
+
+/// dx `[n, h, w, c]` contiguous = scale_c · (dy − b_c − (x − mean_c) · k_c),
+/// coefficients `[4, c]`: mean, scale, b, k.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn input_grad_kernel<E: Float>(
+    x: &Tensor<E>,
+    dy: &Tensor<E>,
+    coefficients: &Tensor<E>,
+    output: &mut Tensor<E>,
+    #[define(E)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS;
+    if pos >= output.len() {
+        terminate!();
+    }
+    let channels = output.shape(3);
+    let (n, c, y, xw) = position(pos, output.shape(1), output.shape(2), channels);
+    let centred = x[offset4(x, n, c, y, xw)] - coefficients[c];
+    let g = dy[offset4(dy, n, c, y, xw)];
+    output[pos] = coefficients[channels + c] * (g - coefficients[2 * channels + c] - centred * coefficients[3 * channels + c]);
+}
+
+/// x, dy `[n, c, h, w]` → partials `[groups, c, 2]`: Σ dy and Σ dy · (x − mean_c).
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn grad_sums_kernel<E: Float>(
+    x: &Tensor<E>,
+    dy: &Tensor<E>,
+    mean: &Tensor<E>,
+    partials: &mut Tensor<E>,
+    args: BnArgs,
+    #[define(E)] _dtype: ElemType,
+) {
+    let channels = x.shape(1) as u32;
+    let height = x.shape(2) as u32;
+    let width = x.shape(3) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let c = pos % channels;
+    let g = pos / channels;
+    if g >= partials.shape(0) as u32 {
+        terminate!();
+    }
+    let (r0, r1) = group_rows(g, args.rows_per_group, x.shape(0) as u32 * height);
+    let m = mean[c as usize * mean.stride(0)];
+    let (sx, sd) = (x.stride(3), dy.stride(3));
+    let mut sum = E::from_int(0);
+    let mut dot = E::from_int(0);
+    for r in r0..r1 {
+        let bx = row_offset(x, r, c, height);
+        let bd = row_offset(dy, r, c, height);
+        for i in 0..width {
+            let d = dy[bd + i as usize * sd];
+            sum += d;
+            dot += d * (x[bx + i as usize * sx] - m);
+        }
+    }
+    let out = ((g * channels + c) * 2) as usize;
+    partials[out] = sum;
+    partials[out + 1] = dot;
+}
+
+/// partials `[groups, c, 2]` → dγ, dβ and the coefficients `[4, c]` of the
+/// input gradient: mean, γ / √(var + ε), dβ / M, dγ / (√(var + ε) · M).
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn grad_statistics_kernel<E: Float>(
+    partials: &Tensor<E>,
+    gamma: &Tensor<E>,
+    mean: &Tensor<E>,
+    variance: &Tensor<E>,
+    gamma_grad: &mut Tensor<E>,
+    beta_grad: &mut Tensor<E>,
+    coefficients: &mut Tensor<E>,
+    args: BnArgs,
+    count: u32,
+    #[define(E)] _dtype: ElemType,
+) {
+    let channels = gamma_grad.shape(0) as u32;
+    let c = ABSOLUTE_POS as u32;
+    if c >= channels {
+        terminate!();
+    }
+    let mut sum = E::from_int(0);
+    let mut dot = E::from_int(0);
+    for g in 0..partials.shape(0) as u32 {
+        let at = ((g * channels + c) * 2) as usize;
+        sum += partials[at];
+        dot += partials[at + 1];
+    }
+    let ci = c as usize;
+    let inv_std = E::recip(E::sqrt(variance[ci * variance.stride(0)] + E::cast_from(args.epsilon)));
+    let m = E::cast_from(count);
+    let dgamma = dot * inv_std;
+    gamma_grad[ci] = dgamma;
+    beta_grad[ci] = sum;
+    let cs = channels as usize;
+    coefficients[ci] = mean[ci * mean.stride(0)];
+    coefficients[cs + ci] = gamma[ci * gamma.stride(0)] * inv_std;
+    coefficients[2 * cs + ci] = sum / m;
+    coefficients[3 * cs + ci] = dgamma * inv_std / m;
+}
+
+/// Whether the kernels here take this batch norm: 4-D f32, on a software
+/// adapter (see `kernel::set_software_kernels`).
+pub(crate) fn applies(x: &CubeTensor) -> bool {
+    x.meta.num_dims() == 4 && x.dtype == DType::F32 && crate::kernel::software_kernels()
+}
+
+fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
+
+/// Rows per group: a group is at least 256 values of its channel.
+fn rows_per_group(width: usize) -> usize {
+    256usize.div_ceil(width.max(1))
+}
+
+fn launch_dims(x: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(&x.client, units);
+    (calculate_cube_count_elemwise(&x.client, units, cube_dim), cube_dim)
+}
+
+/// A fresh channels-last `[n, h, w, c]` buffer for a result shaped like `x` `[n, c, h, w]`.
+fn channels_last(x: &CubeTensor) -> CubeTensor {
+    let [n, c, h, w] = x.meta.shape().dims();
+    empty(x, Shape::new([n, h, w, c]))
+}
+
+/// Batch statistics and the normalised output (see the module comment).
+pub(crate) fn train_forward(x: CubeTensor, gamma: CubeTensor, beta: CubeTensor, epsilon: f64) -> BatchNormTrain<CubeBackend> {
+    let [n, c, h, w] = x.meta.shape().dims();
+    let rows_per_group = rows_per_group(w);
+    let groups = (n * h).div_ceil(rows_per_group);
+    let args = || BnArgsLaunch::new(rows_per_group as u32, epsilon as f32);
+    let dtype = dtype_to_storage_type(x.dtype);
+    let client = x.client.clone();
+
+    let partials = empty(&x, Shape::new([groups, c, 2]));
+    let (count, dim) = launch_dims(&x, groups * c);
+    unsafe {
+        moments_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(x, partials),
+            x.clone().into_tensor_arg(),
+            partials.clone().into_tensor_arg(),
+            args(),
+            dtype,
+        )
+    };
+
+    let [mean, variance, inv_std] = [(); 3].map(|_| empty(&x, Shape::new([c])));
+    let (count, dim) = launch_dims(&x, c);
+    unsafe {
+        statistics_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(partials),
+            partials.into_tensor_arg(),
+            mean.clone().into_tensor_arg(),
+            variance.clone().into_tensor_arg(),
+            inv_std.clone().into_tensor_arg(),
+            args(),
+            (n * h) as u32,
+            w as u32,
+            dtype,
+        )
+    };
+
+    let output = channels_last(&x);
+    let (count, dim) = launch_dims(&x, output.meta.num_elements());
+    unsafe {
+        normalize_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(x, output),
+            x.into_tensor_arg(),
+            mean.clone().into_tensor_arg(),
+            inv_std.into_tensor_arg(),
+            gamma.into_tensor_arg(),
+            beta.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            dtype,
+        )
+    };
+    let output = permute(output, &[0, 3, 1, 2]);
+    BatchNormTrain::new(output, mean, variance)
+}
+
+/// dx, dγ and dβ given dy (see the module comment).
+pub(crate) fn train_backward(
+    x: CubeTensor,
+    gamma: CubeTensor,
+    mean: CubeTensor,
+    variance: CubeTensor,
+    epsilon: f64,
+    output_grad: CubeTensor,
+) -> BatchNormTrainBackward<CubeBackend> {
+    let [n, c, h, w] = x.meta.shape().dims();
+    let rows_per_group = rows_per_group(w);
+    let groups = (n * h).div_ceil(rows_per_group);
+    let args = || BnArgsLaunch::new(rows_per_group as u32, epsilon as f32);
+    let dtype = dtype_to_storage_type(x.dtype);
+    let client = x.client.clone();
+
+    let partials = empty(&x, Shape::new([groups, c, 2]));
+    let (count, dim) = launch_dims(&x, groups * c);
+    unsafe {
+        grad_sums_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(x, output_grad, partials),
+            x.clone().into_tensor_arg(),
+            output_grad.clone().into_tensor_arg(),
+            mean.clone().into_tensor_arg(),
+            partials.clone().into_tensor_arg(),
+            args(),
+            dtype,
+        )
+    };
+
+    let [gamma_grad, beta_grad] = [(); 2].map(|_| empty(&x, Shape::new([c])));
+    let coefficients = empty(&x, Shape::new([4 * c]));
+    let (count, dim) = launch_dims(&x, c);
+    unsafe {
+        grad_statistics_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(partials),
+            partials.into_tensor_arg(),
+            gamma.into_tensor_arg(),
+            mean.into_tensor_arg(),
+            variance.into_tensor_arg(),
+            gamma_grad.clone().into_tensor_arg(),
+            beta_grad.clone().into_tensor_arg(),
+            coefficients.clone().into_tensor_arg(),
+            args(),
+            (n * h * w) as u32,
+            dtype,
+        )
+    };
+    let x_grad = channels_last(&x);
+    let (count, dim) = launch_dims(&x, x_grad.meta.num_elements());
+    unsafe {
+        input_grad_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(x, output_grad, x_grad),
+            x.into_tensor_arg(),
+            output_grad.into_tensor_arg(),
+            coefficients.into_tensor_arg(),
+            x_grad.clone().into_tensor_arg(),
+            dtype,
+        )
+    };
+    let x_grad = permute(x_grad, &[0, 3, 1, 2]);
+    BatchNormTrainBackward::new(x_grad, gamma_grad, beta_grad)
+}
+
+// Burn's default implementations (burn-backend 0.22.1, `ModuleOps`), unchanged:
+// `CubeBackend` overrides the two methods, so the other cases call these.
+
+/// `ModuleOps::batch_norm_train`'s default body.
+pub(crate) fn default_forward<B: Backend>(x: B::FloatTensorPrimitive, gamma: B::FloatTensorPrimitive, beta: B::FloatTensorPrimitive, epsilon: f64) -> BatchNormTrain<B> {
+    let shape = x.shape();
+    let channels = shape[1];
+    let samples_per_channel = shape.num_elements() / channels;
+    let flattened = Shape::new([channels, samples_per_channel]);
+    let mut per_channel = alloc::vec![1; shape.num_dims()];
+    per_channel[1] = channels;
+
+    let mean = B::float_mean_dim(B::float_reshape(B::float_swap_dims(x.clone(), 0, 1), flattened.clone()), 1);
+    let mean = B::float_reshape(mean, Shape::from(per_channel));
+    let centered = B::float_sub(x.clone(), mean.clone());
+    let variance = B::float_mean_dim(B::float_reshape(B::float_swap_dims(B::float_mul(centered.clone(), centered), 0, 1), flattened), 1);
+    let mean = B::float_reshape(mean, Shape::new([channels]));
+    let variance = B::float_reshape(variance, Shape::new([channels]));
+    let output = B::batch_norm(x, gamma, beta, mean.clone(), variance.clone(), epsilon);
+    BatchNormTrain::new(output, mean, variance)
+}
+
+/// `ModuleOps::batch_norm_train_backward`'s default body.
+pub(crate) fn default_backward<B: Backend>(
+    x: B::FloatTensorPrimitive,
+    gamma: B::FloatTensorPrimitive,
+    mean: B::FloatTensorPrimitive,
+    variance: B::FloatTensorPrimitive,
+    epsilon: f64,
+    output_grad: B::FloatTensorPrimitive,
+) -> BatchNormTrainBackward<B> {
+    let shape = x.shape();
+    let rank = shape.num_dims();
+    let channels = shape[1];
+    let flattened = Shape::new([channels, shape.num_elements() / channels]);
+    let mut per_channel = alloc::vec![1; rank];
+    per_channel[1] = channels;
+    let per_channel = Shape::from(per_channel);
+
+    let inv_std = B::float_reshape(B::float_recip(B::float_sqrt(B::float_add_scalar(variance, Scalar::Float(epsilon)))), per_channel.clone());
+    let normalized = B::float_mul(B::float_sub(x, B::float_reshape(mean, per_channel.clone())), inv_std.clone());
+    let output_grad_flat = B::float_reshape(B::float_swap_dims(output_grad.clone(), 0, 1), flattened.clone());
+    let normalized_grad_flat = B::float_reshape(B::float_swap_dims(B::float_mul(output_grad.clone(), normalized.clone()), 0, 1), flattened);
+    let beta_grad = B::float_sum_dim(output_grad_flat.clone(), 1);
+    let gamma_grad = B::float_sum_dim(normalized_grad_flat.clone(), 1);
+    let mean_grad = B::float_reshape(B::float_mean_dim(output_grad_flat, 1), per_channel.clone());
+    let mean_normalized_grad = B::float_reshape(B::float_mean_dim(normalized_grad_flat, 1), per_channel.clone());
+    let centred_grad = B::float_sub(output_grad, mean_grad);
+    let projected = B::float_mul(normalized, mean_normalized_grad);
+    let scale = B::float_mul(B::float_reshape(gamma, per_channel), inv_std);
+    let x_grad = B::float_mul(scale, B::float_sub(centred_grad, projected));
+    BatchNormTrainBackward::new(x_grad, B::float_reshape(gamma_grad, Shape::new([channels])), B::float_reshape(beta_grad, Shape::new([channels])))
+}
