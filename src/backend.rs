@@ -41,14 +41,15 @@ pub async fn wgpu_device() -> Result<Device, String> {
     Ok(device)
 }
 
-/// Run matmuls, 2-D convolutions and batch normalisation in training on the
-/// GPU backend with the kernels written for a software adapter, whose "GPU"
-/// work runs on the CPU's cores (`wgpu_device` decides in the browser), or
-/// with Burn's default GPU kernels. On SwiftShader the software kernels ran
-/// the CNN's dense layer 3-5x faster, ResNet-20's 3x3 convolutions (forward
-/// and both gradients) about 3x, and batch norm about 2.5x, a whole
-/// ResNet-20 step 1.5x (BENCHMARKS.md); hardware GPUs keep Burn's
-/// defaults, which were not measured against them here.
+/// Run matmuls, 2-D convolutions, batch normalisation in training and ReLU
+/// on the GPU backend with the kernels written for a software adapter,
+/// whose "GPU" work runs on the CPU's cores (`wgpu_device` decides in the
+/// browser), or with Burn's default GPU kernels. On SwiftShader the software
+/// kernels ran the CNN's dense layer 3-5x faster, ResNet-20's 3x3
+/// convolutions (forward and both gradients) about 3x, batch norm about
+/// 2.5x and ReLU 1.5x; with the last two a whole ResNet-20 step went from
+/// 5.9 s to 2.9 s (BENCHMARKS.md). Hardware GPUs keep Burn's defaults,
+/// which were not measured against them here.
 #[cfg(feature = "wgpu")]
 pub fn set_software_kernels(on: bool) {
     burn_cubecl::kernel::set_software_kernels(on);

@@ -193,6 +193,28 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             }
         }
     }
+    // …and ReLU, forward and gradient, on inputs with exact zeros (whose
+    // gradient is 0, as Burn's default has it), channels-last and plain.
+    for software_kernel in [true, false] {
+        reslab::backend::set_software_kernels(software_kernel);
+        for channels_last in [true, false] {
+            let x = (Tensor::<4>::random([2, 6, 5, 7], Distribution::Uniform(-1.0, 1.0), &cpu) * 4.0).round();
+            let x = if channels_last { x.permute([0, 2, 3, 1]) } else { x };
+            let dy = Tensor::<4>::random([2, 6, 5, 7], Distribution::Uniform(-1.0, 1.0), &cpu);
+            let on = async |device: &Device| {
+                let x = copy_to(&x, device).await;
+                let x = if channels_last { x.permute([0, 3, 1, 2]) } else { x }.require_grad();
+                let y = burn::tensor::activation::relu(x.clone());
+                let grads = (y.clone() * copy_to(&dy, device).await).sum().backward();
+                [values(y.inner()).await, values(x.grad(&grads).unwrap()).await]
+            };
+            let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
+            assert!(want[1].iter().filter(|g| **g == 0.0).count() > 100, "the input has zeros and negatives");
+            for (pass, (want, got)) in ["output", "gradient"].into_iter().zip(want.iter().zip(&got)) {
+                close(&format!("relu {pass}, software kernel {software_kernel}, channels-last {channels_last}"), want, got, 1);
+            }
+        }
+    }
     reslab::backend::set_software_kernels(software.is_some());
     few_steps(gpu, "webgpu", 3, 8).await;
 }

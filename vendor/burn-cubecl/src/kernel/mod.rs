@@ -32,12 +32,13 @@ pub use crate::cubecl::prelude::KernelMetadata;
 // convolution kernels, written for GPUs, ran several times slower than
 // kernels that do more arithmetic per read. With this switch on, matmuls
 // run cubek's `CpuGemm` routine (`matmul/base.rs`), 2-D convolutions a
-// register-blocked kernel (`conv/software.rs`) and batch normalisation in
-// training three kernels each way (`batch_norm.rs`). GPUs keep the defaults.
+// register-blocked kernel (`conv/software.rs`), batch normalisation in
+// training three kernels each way (`batch_norm.rs`) and ReLU one
+// (`relu.rs`). GPUs keep the defaults.
 static SOFTWARE_KERNELS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// ResLab patch: run matmuls, 2-D convolutions and batch normalisation in
-/// training with the kernels written for a software adapter (on), or with
+/// ResLab patch: run matmuls, 2-D convolutions, batch normalisation in
+/// training and ReLU with the kernels written for a software adapter (on), or with
 /// Burn's defaults (off, the default).
 pub fn set_software_kernels(on: bool) {
     SOFTWARE_KERNELS.store(on, core::sync::atomic::Ordering::Relaxed);
@@ -52,6 +53,8 @@ pub fn software_kernels() -> bool {
 pub mod attention;
 /// ResLab patch: batch normalisation kernels for software adapters.
 pub(crate) mod batch_norm;
+/// ResLab patch: ReLU kernels for software adapters.
+pub(crate) mod relu;
 /// Convolution kernels
 pub mod conv;
 /// CTC loss kernel
