@@ -188,7 +188,12 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             };
             let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
             let m = n * h * w;
-            for ((pass, terms), (want, got)) in [("output", m), ("mean", m), ("variance", m * 10), ("input gradient", m * 10), ("gamma gradient", m * 10), ("beta gradient", m)].into_iter().zip(want.iter().zip(&got)) {
+            // x̂ = (x − mean) / std loses about |x| / std of float precision
+            // in the subtraction: with few values per channel the spread
+            // can be small next to the offset (on [1, 2, 1, 3] a draw put
+            // the two backends 4e-6 apart on an output of 1.16).
+            let cond = want[1].iter().zip(&want[2]).map(|(mean, var)| (mean.abs() + 3.0) / (var + 1e-5).sqrt()).fold(1.0f32, f32::max).ceil() as usize;
+            for ((pass, terms), (want, got)) in [("output", m * cond), ("mean", m), ("variance", m * 10), ("input gradient", m * 10 * cond), ("gamma gradient", m * 10 * cond), ("beta gradient", m)].into_iter().zip(want.iter().zip(&got)) {
                 close(&format!("batch norm [{n}, {c}, {h}, {w}]{}, {kernel}: {pass}", if channels_last { " channels-last" } else { "" }), want, got, terms);
             }
         }
