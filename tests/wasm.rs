@@ -114,7 +114,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // input channel), ResNet's (padding 1 at stride 1 and 2, the 1x1
     // stride-2 shortcut, the 3-channel stem), and odd sizes (channel counts
     // that fill no vector, padding 2, a 5x5 kernel, widths that leave a
-    // partial block of positions).
+    // partial block of positions, a batch in uneven chunks).
     let (cpu_ad, gpu_ad) = (cpu.clone().autodiff(), gpu.clone().autodiff());
     // y = conv(x, w) + bias, then dL/dx, dL/dw and dL/dbias for L = sum(y * dy).
     async fn conv_passes(x: Tensor<4>, w: Tensor<4>, bias: Tensor<1>, dy: Tensor<4>, options: ConvOptions<2>) -> [Vec<f32>; 4] {
@@ -136,6 +136,8 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             (16, 32, 8, 1, 0, 2, 2),
             (5, 6, 7, 3, 2, 1, 1),
             (8, 10, 6, 5, 1, 1, 2),
+            // A batch the weight gradient splits into chunks of 4 images, the last partial.
+            (16, 16, 8, 3, 1, 1, 10),
         ] {
             let out = (size + 2 * pad - k) / stride + 1;
             let x = Tensor::<4>::random([batch, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);

@@ -15,7 +15,7 @@ use crate::{
 };
 
 use super::conv_direct;
-use super::software::{blocked_applies, conv_data_backward_blocked, conv_forward_blocked};
+use super::software::{blocked_applies, conv_data_backward_blocked, conv_forward_blocked, conv_weight_backward_blocked};
 #[cfg(feature = "autotune")]
 use super::forward::conv_autotune;
 
@@ -116,6 +116,10 @@ pub fn conv_weight_backward<const N: usize>(
     let weight_shape = permute_nchw_to_nhwc_shape(weight_shape);
 
     let weight_grad = match strategy {
+        // ResLab patch: on a software adapter, the blocked kernel (software.rs).
+        ConvStrategy::Direct if blocked_applies(&input, &options) => {
+            Ok(conv_weight_backward_blocked(input, out_grad, &weight_shape, &options))
+        }
         ConvStrategy::Direct => {
             conv_weight_backward_fallback::<N>(input, out_grad, weight_shape, options)
         }
