@@ -305,8 +305,8 @@ pub(crate) fn conv_data_backward_blocked<const N: usize>(
 // channel an image, the batch its channels) by the output gradient (each
 // output channel a filter as large as the output): on ResNet-20's 32x32
 // layers that is a few dozen invocations with 3 output positions each, each
-// walking a 32x32 "kernel" with gathered reads, and it took longer than
-// the forward and input-gradient passes together. Here an invocation owns
+// walking a 32x32 "kernel" with gathered reads, about twice the forward
+// pass's time. Here an invocation owns
 // one tap (ky, kx), a block of `ib` input channels and `cb` vectors of
 // output channels, and sums over a chunk of output rows (at least 256
 // positions): per position it reads `ib` inputs and `cb`
@@ -441,7 +441,9 @@ fn conv2d_weight_grad_kernel<E: Numeric, N: Size>(
 }
 
 /// output = Σ over the first dimension of partials `[chunks, …]`; `count`
-/// is the output's length in vectors.
+/// is the output's length in vectors. Written here rather than through
+/// Burn's `sum_dim`: it is a few lines, reads whole vectors in memory order,
+/// and the weight kernel's vector size and layout need no reshaping for it.
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn sum_chunks_kernel<E: Numeric, N: Size>(
     partials: &Tensor<Vector<E, N>>,
