@@ -51,7 +51,9 @@ fn conv2d_blocked_kernel<E: Numeric, N: Size>(
     args: BlockedArgs,
     #[comptime] xb: usize,
     #[comptime] cb: usize,
+    #[comptime] ub: usize,
     #[comptime] transposed: bool,
+    #[comptime] divide: bool,
     #[define(E)] _dtype: ElemType,
 ) {
     // input [batch, h, w, in], any strides; weight [kh, kw, in, out] and
@@ -107,8 +109,11 @@ fn conv2d_blocked_kernel<E: Numeric, N: Size>(
         } else {
             (out_y * args.stride_0 + ky * args.dilation_0) as i32 - args.padding_0 as i32
         };
-        let in_y = if transposed { t_y / stride_0 } else { t_y };
-        let row_ok = if transposed {
+        // `divide`: transposed with a stride other than 1. At stride 1 the
+        // division and remainder are skipped: a SIMD lane's integer division
+        // is a scalar `idiv` each, a few % of the kernel's time.
+        let in_y = if divide { t_y / stride_0 } else { t_y };
+        let row_ok = if divide {
             t_y >= 0 && t_y % stride_0 == 0 && (in_y as u32) < in_h
         } else {
             t_y >= 0 && (t_y as u32) < in_h
@@ -124,8 +129,8 @@ fn conv2d_blocked_kernel<E: Numeric, N: Size>(
                     } else {
                         (ox * args.stride_1 + kx * args.dilation_1) as i32 - args.padding_1 as i32
                     };
-                    let in_x = if transposed { t_x / stride_1 } else { t_x };
-                    let ok = if transposed {
+                    let in_x = if divide { t_x / stride_1 } else { t_x };
+                    let ok = if divide {
                         ox < out_w && t_x >= 0 && t_x % stride_1 == 0 && (in_x as u32) < in_w
                     } else {
                         ox < out_w && t_x >= 0 && (t_x as u32) < in_w
@@ -135,20 +140,31 @@ fn conv2d_blocked_kernel<E: Numeric, N: Size>(
                     offs[p] = row + select(ok, in_x as usize, 0usize) * input.stride(2);
                 }
                 let w_base = ((ky * k_w + kx) * in_c * out_vectors + oc_vec0) as usize;
-                for ic in 0..in_c {
-                    let w_row = w_base + (ic * out_vectors) as usize;
+                // `ub` input channels per trip (2 when in_c is even). SwiftShader
+                // carries a loop's values (here the 32 accumulators, 128 SIMD
+                // registers) across the back edge by merging each under the lanes'
+                // mask, ~10 instructions apiece, more than the multiply-adds they
+                // carry: two channels per trip halves that. Four per trip measured
+                // ~30 % slower (2026-12-03), likely as the body's code and stack
+                // frame (every value has a slot there) outgrow the core's caches.
+                for icu in 0..in_c / ub as u32 {
                     #[unroll]
-                    for j in 0..cb {
-                        w[j] = weight[w_row + j];
-                    }
-                    let c_offs = ic as usize * in_stride_c;
-                    #[unroll]
-                    for p in 0..xb {
-                        let v = select(inside[p], input[offs[p] + c_offs], E::from_int(0));
-                        let v = Vector::broadcast(v);
+                    for u in 0..ub {
+                        let ic = icu * ub as u32 + u as u32;
+                        let w_row = w_base + (ic * out_vectors) as usize;
                         #[unroll]
                         for j in 0..cb {
-                            acc[p * cb + j] += v * w[j];
+                            w[j] = weight[w_row + j];
+                        }
+                        let c_offs = ic as usize * in_stride_c;
+                        #[unroll]
+                        for p in 0..xb {
+                            let v = select(inside[p], input[offs[p] + c_offs], E::from_int(0));
+                            let v = Vector::broadcast(v);
+                            #[unroll]
+                            for j in 0..cb {
+                                acc[p * cb + j] += v * w[j];
+                            }
                         }
                     }
                 }
@@ -206,6 +222,8 @@ pub(crate) fn conv2d_blocked(
     let xb = out_w.min(8);
     let x_blocks = out_w.div_ceil(xb);
     let c_blocks = vectors / cb;
+    let in_c = input.meta.shape()[3];
+    let ub = if in_c % 2 == 0 { 2 } else { 1 };
 
     let working_units = batch * out_h * x_blocks * c_blocks;
     let cube_dim = CubeDim::new(&input.client, working_units);
@@ -236,7 +254,9 @@ pub(crate) fn conv2d_blocked(
             ),
             xb,
             cb,
+            ub,
             transposed,
+            transposed && stride != [1, 1],
             dtype_to_storage_type(dtype),
         )
     };
@@ -337,6 +357,7 @@ fn conv2d_weight_grad_kernel<E: Numeric, N: Size>(
     args: WeightGradArgs,
     #[comptime] ib: usize,
     #[comptime] cb: usize,
+    #[comptime] xu: usize,
     #[define(E)] _dtype: ElemType,
 ) {
     // input [batch, h, w, in], any strides; out_grad [batch, oh, ow, out]
@@ -411,21 +432,35 @@ fn conv2d_weight_grad_kernel<E: Numeric, N: Size>(
                 + t_y as usize * input.stride(1)
                 + (ox0 * s1 + shift) as usize * input.stride(2);
             let mut g_at = ((r * out_w + ox0 as u32) * out_vectors + oc_vec0) as usize;
-            for _ in ox0..ox1 {
+            // `xu` positions per trip, for the reason given in the forward
+            // kernel; a trip's positions past the row's end re-read the trip's
+            // first position and add zeros, a few selects instead of a tail
+            // loop that would repeat the body's code. xu = 4 measured within
+            // noise of 2.
+            let n = (ox1 - ox0) as u32;
+            let g_step = out_vectors as usize;
+            for q in 0..(n + xu as u32 - 1) / xu as u32 {
                 #[unroll]
-                for j in 0..cb {
-                    g[j] = out_grad[g_at + j];
-                }
-                #[unroll]
-                for i in 0..ib {
-                    let v = Vector::broadcast(input[at + i * in_stride_c]);
+                for u in 0..xu {
+                    let valid = (q * xu as u32 + u as u32) < n;
+                    let a = select(valid, at + u * step, at);
+                    let ga = select(valid, g_at + u * g_step, g_at);
                     #[unroll]
                     for j in 0..cb {
-                        acc[i * cb + j] += v * g[j];
+                        g[j] = out_grad[ga + j];
+                    }
+                    #[unroll]
+                    for i in 0..ib {
+                        let x = select(valid, input[a + i * in_stride_c], E::from_int(0));
+                        let v = Vector::broadcast(x);
+                        #[unroll]
+                        for j in 0..cb {
+                            acc[i * cb + j] += v * g[j];
+                        }
                     }
                 }
-                at += step;
-                g_at += out_vectors as usize;
+                at += xu * step;
+                g_at += xu * g_step;
             }
         }
     }
@@ -523,6 +558,7 @@ pub(crate) fn conv_weight_backward_blocked<const N: usize>(
             ),
             ib,
             cb,
+            2usize,
             dtype_to_storage_type(dtype),
         )
     };
