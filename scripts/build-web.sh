@@ -38,21 +38,10 @@ size() { # <module.wasm>
   say "$1: $((raw / 1024)) KiB raw, $((gz / 1024)) KiB gzip"
 }
 
-# What this build needs, all installed by scripts/setup.sh: said up front and
+# What this build needs is what scripts/setup.sh installs: said up front and
 # by name, rather than as a failure minutes into the build.
-missing=()
-rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' || missing+=("Rust's wasm32-unknown-unknown target")
-rustup component list --installed 2>/dev/null | grep -q '^rust-src' || missing+=("Rust's rust-src component (the threaded engine rebuilds std)")
-want_bindgen=$(sed -n 's/^WASM_BINDGEN_VERSION=\([0-9.]*\).*/\1/p' scripts/setup.sh)
-have_bindgen=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-[ "$have_bindgen" = "$want_bindgen" ] ||
-  missing+=("wasm-bindgen-cli $want_bindgen (found: ${have_bindgen:-none}; it must equal the crate's wasm-bindgen)")
-[ -f node_modules/uplot/package.json ] || missing+=("the npm packages (node_modules/)")
-[ "${RESLAB_WASM_OPT:-1}" = 0 ] || [ -f node_modules/binaryen/bin/wasm-opt ] || missing+=("binaryen's wasm-opt from npm (node_modules/binaryen)")
-if [ ${#missing[@]} -gt 0 ]; then
-  say "error: this build needs what is not installed:"
-  for m in "${missing[@]}"; do say "  - $m"; done
-  say "run: bash scripts/setup.sh   (installs them; ./scripts/serve and ./scripts/test run it themselves)"
+if ! bash scripts/setup.sh --check; then
+  say "error: run bash scripts/setup.sh first (./scripts/serve and ./scripts/test run it themselves)"
   exit 1
 fi
 
