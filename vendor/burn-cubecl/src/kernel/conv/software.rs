@@ -522,6 +522,8 @@ pub(crate) fn conv_weight_backward_blocked<const N: usize>(
     let rows = 256usize.div_ceil(out_w.max(1)).min((batch * out_h).max(1));
     let chunks = (batch * out_h).div_ceil(rows).max(1);
     let (i_blocks, c_blocks) = (in_c / ib, vectors / cb);
+    // Output positions per trip of the kernel's inner loop (why: see there).
+    let xu = 2usize;
 
     let client = input.client.clone();
     let device = input.device.clone();
@@ -558,7 +560,7 @@ pub(crate) fn conv_weight_backward_blocked<const N: usize>(
             ),
             ib,
             cb,
-            2usize,
+            xu,
             dtype_to_storage_type(dtype),
         )
     };
