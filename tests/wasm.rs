@@ -109,12 +109,14 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             }
         }
     }
-    // …and convolutions, forward (with a bias) and all three gradients, with the kernel written
-    // for software adapters and with Burn's: the CNN's (valid padding, one
+    // …and convolutions, forward (with a bias) and all three gradients, with the kernels written
+    // for software adapters (direct, and Winograd's for 3x3 at stride 1
+    // from 8 channels) and with Burn's: the CNN's (valid padding, one
     // input channel), ResNet's (padding 1 at stride 1 and 2, the 1x1
     // stride-2 shortcut, the 3-channel stem), and odd sizes (channel counts
     // that fill no vector, padding 2, a 5x5 kernel, widths that leave a
-    // partial block of positions, a batch in uneven chunks).
+    // partial block of positions or a partial 2x2 tile, a batch in uneven
+    // chunks).
     let (cpu_ad, gpu_ad) = (cpu.clone().autodiff(), gpu.clone().autodiff());
     // y = conv(x, w) + bias, then dL/dx, dL/dw and dL/dbias for L = sum(y * dy).
     async fn conv_passes(x: Tensor<4>, w: Tensor<4>, bias: Tensor<1>, dy: Tensor<4>, options: ConvOptions<2>) -> [Vec<f32>; 4] {
@@ -138,6 +140,10 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             (8, 10, 6, 5, 1, 1, 2),
             // A batch the weight gradient splits into chunks of 4 images, the last partial.
             (16, 16, 8, 3, 1, 1, 10),
+            // Winograd's path (3x3, stride 1, 8 channels and more): an odd
+            // number of 2x2 tiles, and channel counts that fill no vector.
+            (16, 16, 9, 3, 1, 1, 1),
+            (10, 9, 7, 3, 1, 1, 2),
         ] {
             let out = (size + 2 * pad - k) / stride + 1;
             let x = Tensor::<4>::random([batch, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);

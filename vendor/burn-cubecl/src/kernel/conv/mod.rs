@@ -10,6 +10,7 @@ mod forward;
 mod im2col;
 // ResLab patch: convolutions for software adapters.
 mod software;
+mod winograd;
 
 mod tune_key;
 

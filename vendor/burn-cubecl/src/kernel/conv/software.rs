@@ -28,6 +28,8 @@ use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 use crate::kernel::into_contiguous;
 
+use super::winograd::{conv2d_weight_grad_winograd, conv2d_winograd, winograd_applies};
+
 #[derive(CubeLaunch, CubeType)]
 struct BlockedArgs {
     stride_0: u32,
@@ -281,18 +283,24 @@ pub(crate) fn conv_forward_blocked<const N: usize>(
     options: &ConvOptions<N>,
 ) -> CubeTensor {
     let pad = options.padding_begin();
-    let [_, in_h, in_w, _] = input.meta.shape().dims();
-    let [_, k_h, k_w, _] = weight.meta.shape().dims();
+    let [_, in_h, in_w, in_c] = input.meta.shape().dims();
+    let [out_c, k_h, k_w, _] = weight.meta.shape().dims();
     let size = |i: usize, k: usize, d: usize| (i + 2 * pad[d] - options.dilation[d] * (k - 1) - 1) / options.stride[d] + 1;
+    let out_hw = [size(in_h, k_h, 0), size(in_w, k_w, 1)];
+    let stride = [options.stride[0], options.stride[1]];
+    let dilation = [options.dilation[0], options.dilation[1]];
+    if winograd_applies(in_c, out_c, [k_h, k_w], stride, dilation, [pad[0], pad[1]]) {
+        return conv2d_winograd(input, weight, bias, out_hw, pad[0], false);
+    }
     conv2d_blocked(
         input,
         // [out, kh, kw, in] -> [kh, kw, in, out]
         permute(weight, &[1, 2, 3, 0]),
         bias,
-        [size(in_h, k_h, 0), size(in_w, k_w, 1)],
-        [options.stride[0], options.stride[1]],
+        out_hw,
+        stride,
         [pad[0], pad[1]],
-        [options.dilation[0], options.dilation[1]],
+        dilation,
         false,
     )
 }
@@ -306,6 +314,13 @@ pub(crate) fn conv_data_backward_blocked<const N: usize>(
     options: &ConvOptions<N>,
 ) -> CubeTensor {
     let pad = options.padding_begin();
+    let [out_c, k_h, k_w, in_c] = weight.meta.shape().dims();
+    let stride = [options.stride[0], options.stride[1]];
+    let dilation = [options.dilation[0], options.dilation[1]];
+    if winograd_applies(out_c, in_c, [k_h, k_w], stride, dilation, [pad[0], pad[1]]) {
+        // The flipped taps' padding: k − 1 − p.
+        return conv2d_winograd(out_grad, weight, None, [in_shape[1], in_shape[2]], 2 - pad[0], true);
+    }
     conv2d_blocked(
         out_grad,
         // [out, kh, kw, in] -> [kh, kw, out, in]: this convolution's in is the layer's out.
@@ -497,6 +512,34 @@ fn sum_chunks_kernel<E: Numeric, N: Size>(
     output[pos as usize] = sum;
 }
 
+/// Σ over the first dimension of contiguous `partials` `[chunks, …]`, as a
+/// contiguous tensor of `shape`; `line` divides the last dimension.
+pub(super) fn sum_chunks(partials: CubeTensor, shape: Shape, line: usize) -> CubeTensor {
+    if partials.meta.shape()[0] == 1 {
+        return reshape(partials, shape);
+    }
+    let client = partials.client.clone();
+    let output = empty_device_contiguous_dtype(client.clone(), partials.device.clone(), shape.clone(), partials.dtype);
+    let count = shape.num_elements() / line;
+    let cube_dim = CubeDim::new(&client, count);
+    let cube_count = calculate_cube_count_elemwise(&client, count, cube_dim);
+    let dtype = partials.dtype;
+    unsafe {
+        sum_chunks_kernel::launch_unchecked(
+            &client,
+            cube_count,
+            cube_dim,
+            address_type!(partials, output),
+            line,
+            partials.into_tensor_arg(),
+            output.clone().into_tensor_arg(),
+            count as u32,
+            dtype_to_storage_type(dtype),
+        )
+    };
+    output
+}
+
 /// The weight gradient: `input` NHWC, `out_grad` NHWC, `weight_shape`
 /// `[out, kh, kw, in]`; returned as an `[out, kh, kw, in]` view of a
 /// `[kh, kw, in, out]` buffer.
@@ -510,6 +553,12 @@ pub(crate) fn conv_weight_backward_blocked<const N: usize>(
     let out_grad = into_contiguous(out_grad);
     let [batch, out_h, out_w, out_c] = out_grad.meta.shape().dims();
     let [_, k_h, k_w, in_c] = weight_shape.dims();
+    let stride = [options.stride[0], options.stride[1]];
+    let dilation = [options.dilation[0], options.dilation[1]];
+    if winograd_applies(in_c, out_c, [k_h, k_w], stride, dilation, [pad[0], pad[1]]) {
+        // [3, 3, in, out] -> [out, kh, kw, in]
+        return permute(conv2d_weight_grad_winograd(input, out_grad, pad[0]), &[3, 0, 1, 2]);
+    }
 
     let line = [4usize, 2, 1].into_iter().find(|l| out_c % l == 0).unwrap();
     let vectors = out_c / line;
@@ -565,28 +614,7 @@ pub(crate) fn conv_weight_backward_blocked<const N: usize>(
         )
     };
 
-    let grad = if chunks == 1 {
-        reshape(partials, Shape::new([k_h, k_w, in_c, out_c]))
-    } else {
-        let output = empty_device_contiguous_dtype(client.clone(), device, Shape::new([k_h, k_w, in_c, out_c]), dtype);
-        let count = k_h * k_w * in_c * vectors;
-        let cube_dim = CubeDim::new(&client, count);
-        let cube_count = calculate_cube_count_elemwise(&client, count, cube_dim);
-        unsafe {
-            sum_chunks_kernel::launch_unchecked(
-                &client,
-                cube_count,
-                cube_dim,
-                address_type!(partials, output),
-                line,
-                partials.into_tensor_arg(),
-                output.clone().into_tensor_arg(),
-                count as u32,
-                dtype_to_storage_type(dtype),
-            )
-        };
-        output
-    };
+    let grad = sum_chunks(partials, Shape::new([k_h, k_w, in_c, out_c]), line);
     // [kh, kw, in, out] -> [out, kh, kw, in]
     permute(grad, &[3, 0, 1, 2])
 }

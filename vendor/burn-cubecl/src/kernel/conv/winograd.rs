@@ -1,0 +1,720 @@
+//! ResLab patch: 3x3 convolutions at stride 1 by Winograd's minimal
+//! filtering F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
+//! Neural Networks", 2015), for software adapters.
+//!
+//! On SwiftShader the blocked direct kernel (`software.rs`) costs about the
+//! same per multiply-add whatever its blocking: every multiply-add of a
+//! vector is a few instructions on values kept on the stack, and the reads
+//! feeding it are per-lane gathers. F(2x2, 3x3) computes a 2x2 tile of
+//! outputs from a 4x4 tile of inputs with 16 multiply-adds per channel pair
+//! instead of 36, so the part that scales with in × out channels does 2.25
+//! times fewer. The price is two transforms whose cost scales with in + out
+//! channels, which is why this is used only from 8 channels each way (the
+//! 1- and 3-channel stems keep the direct kernel).
+//!
+//! Four kernels, all arrays contiguous:
+//!
+//!   1. weights `g` `[out, 3, 3, in]` → U = G g Gᵀ         `[16, in, out]`
+//!   2. input 4x4 tiles `d` (NHWC)     → V = Bᵀ d B         `[16, tiles, in]`
+//!   3. 16 products, one per tile element ξ: M[ξ] = V[ξ] · U[ξ]  `[16, tiles, out]`
+//!   4. M → the 2x2 output tiles Y = Aᵀ M A (+ bias), NHWC
+//!
+//! The same kernels give the input gradient of a stride-1 layer: the output
+//! gradient convolved with the taps flipped and in/out swapped, padding
+//! 2 − p (`transposed`).
+//!
+//! Rounding: the transforms' coefficients are 0, ±1 and ±½, so the result
+//! differs from the direct sum only by a few float roundings per tile
+//! element (checked against the CPU backend in `tests/wasm.rs`).
+
+use crate::{
+    kernel::utils::address_type,
+    ops::numeric::empty_device_contiguous_dtype,
+    tensor::CubeTensor,
+};
+use burn_backend::cubecl::dtype_to_storage_type;
+use burn_std::Shape;
+use cubecl::{calculate_cube_count_elemwise, prelude::*};
+
+/// Whether a convolution goes through here: 3x3, stride 1, no dilation,
+/// padding at most 2 (the transposed form's is 2 − p), and at least 8
+/// channels in and out (below that the transforms cost more than they save).
+pub(crate) fn winograd_applies(in_c: usize, out_c: usize, kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2], padding: [usize; 2]) -> bool {
+    kernel == [3, 3] && stride == [1, 1] && dilation == [1, 1] && padding[0] == padding[1] && padding[0] <= 2 && in_c >= 8 && out_c >= 8
+}
+
+/// U = G g Gᵀ per (in, out) pair, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+/// `transposed`: the convolution's in is the weight's out (dim 0), its out
+/// the weight's in (dim 3), and the taps are flipped.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn weight_transform_kernel<E: Float>(
+    weight: &Tensor<E>,
+    u: &mut Tensor<E>,
+    #[comptime] transposed: bool,
+    #[define(E)] _dtype: ElemType,
+) {
+    // weight [out, 3, 3, in], any strides; u [16, ci, co] contiguous.
+    let ci_n = u.shape(1) as u32;
+    let co_n = u.shape(2) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    if pos >= ci_n * co_n {
+        terminate!();
+    }
+    let co = pos % co_n;
+    let ci = pos / co_n;
+    let base = if transposed {
+        ci as usize * weight.stride(0) + co as usize * weight.stride(3)
+    } else {
+        co as usize * weight.stride(0) + ci as usize * weight.stride(3)
+    };
+    let (s1, s2) = (weight.stride(1), weight.stride(2));
+
+    // g [3, 3] as read by this convolution.
+    let mut g = Array::<E>::new(9usize);
+    #[unroll]
+    for a in 0..3usize {
+        #[unroll]
+        for b in 0..3usize {
+            let ky = comptime![if transposed { 2 - a } else { a }];
+            let kx = comptime![if transposed { 2 - b } else { b }];
+            g[a * 3 + b] = weight[base + ky * s1 + kx * s2];
+        }
+    }
+    let half = E::new(0.5);
+    // G g: [4, 3]
+    let mut h = Array::<E>::new(12usize);
+    #[unroll]
+    for b in 0..3usize {
+        h[b] = g[b];
+        h[3 + b] = (g[b] + g[3 + b] + g[6 + b]) * half;
+        h[6 + b] = (g[b] - g[3 + b] + g[6 + b]) * half;
+        h[9 + b] = g[6 + b];
+    }
+    // (G g) Gᵀ: [4, 4], written as u[ξ = 4i + j][ci][co].
+    let plane = (ci_n * co_n) as usize;
+    let at = pos as usize;
+    #[unroll]
+    for i in 0..4usize {
+        u[at + (4 * i) * plane] = h[3 * i];
+        u[at + (4 * i + 1) * plane] = (h[3 * i] + h[3 * i + 1] + h[3 * i + 2]) * half;
+        u[at + (4 * i + 2) * plane] = (h[3 * i] - h[3 * i + 1] + h[3 * i + 2]) * half;
+        u[at + (4 * i + 3) * plane] = h[3 * i + 2];
+    }
+}
+
+/// V = Bᵀ d B per (tile, channel), Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0],
+/// [0, −1, 1, 0], [0, 1, 0, −1]]; d the 4x4 input patch at
+/// (2·ty − p, 2·tx − p), zero outside the input.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn input_transform_kernel<E: Float>(
+    input: &Tensor<E>,
+    v: &mut Tensor<E>,
+    tiles_w: u32,
+    tiles_h: u32,
+    padding: u32,
+    #[define(E)] _dtype: ElemType,
+) {
+    // input [n, h, w, c], any strides; v [16, tiles, c] contiguous.
+    let c_n = input.shape(3) as u32;
+    let in_h = input.shape(1) as i32;
+    let in_w = input.shape(2) as i32;
+    let tiles = v.shape(1) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let c = pos % c_n;
+    let t = pos / c_n;
+    if t >= tiles {
+        terminate!();
+    }
+    let tx = t % tiles_w;
+    let rest = t / tiles_w;
+    let ty = rest % tiles_h;
+    let b = rest / tiles_h;
+    let y0 = (2 * ty) as i32 - padding as i32;
+    let x0 = (2 * tx) as i32 - padding as i32;
+    let base = b as usize * input.stride(0) + c as usize * input.stride(3);
+    let (sy, sx) = (input.stride(1), input.stride(2));
+
+    let mut d = Array::<E>::new(16usize);
+    #[unroll]
+    for i in 0..4usize {
+        let y = y0 + i as i32;
+        let y_ok = y >= 0 && y < in_h;
+        let row = base + select(y_ok, y, 0) as usize * sy;
+        #[unroll]
+        for j in 0..4usize {
+            let x = x0 + j as i32;
+            let ok = y_ok && x >= 0 && x < in_w;
+            // Outside: read a valid address and drop the value.
+            d[4 * i + j] = select(ok, input[row + select(ok, x, 0) as usize * sx], E::from_int(0));
+        }
+    }
+    // Bᵀ d: [4, 4]
+    let mut r = Array::<E>::new(16usize);
+    #[unroll]
+    for j in 0..4usize {
+        r[j] = d[j] - d[8 + j];
+        r[4 + j] = d[4 + j] + d[8 + j];
+        r[8 + j] = d[8 + j] - d[4 + j];
+        r[12 + j] = d[4 + j] - d[12 + j];
+    }
+    // (Bᵀ d) B, written as v[ξ = 4i + j][t][c].
+    let plane = (tiles * c_n) as usize;
+    let at = pos as usize;
+    #[unroll]
+    for i in 0..4usize {
+        v[at + (4 * i) * plane] = r[4 * i] - r[4 * i + 2];
+        v[at + (4 * i + 1) * plane] = r[4 * i + 1] + r[4 * i + 2];
+        v[at + (4 * i + 2) * plane] = r[4 * i + 2] - r[4 * i + 1];
+        v[at + (4 * i + 3) * plane] = r[4 * i + 1] - r[4 * i + 3];
+    }
+}
+
+/// M[ξ] = V[ξ] · U[ξ] for the 16 tile elements ξ. An invocation owns one ξ,
+/// `xb` tiles and `cb` vectors of output channels, blocked as the direct
+/// kernel is (`software.rs`: 8 x 4 vector accumulators, `ub` input
+/// channels per trip of the channel loop).
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn tile_product_kernel<E: Numeric, N: Size>(
+    v: &Tensor<E>,
+    u: &Tensor<Vector<E, N>>,
+    m: &mut Tensor<Vector<E, N>>,
+    t_blocks: u32,
+    c_blocks: u32,
+    #[comptime] xb: usize,
+    #[comptime] cb: usize,
+    #[comptime] ub: usize,
+    #[define(E)] _dtype: ElemType,
+) {
+    // v [16, tiles, ci]; u [16, ci, co] and m [16, tiles, co] in vectors.
+    let line = u.vector_size();
+    let tiles = v.shape(1) as u32;
+    let ci_n = v.shape(2) as u32;
+    let ov = (m.shape(2) / line) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let c_block = pos % c_blocks;
+    let rest = pos / c_blocks;
+    let t_block = rest % t_blocks;
+    let xi = rest / t_blocks;
+    if xi >= 16 {
+        terminate!();
+    }
+    let t0 = t_block * xb as u32;
+    let o0 = c_block * cb as u32;
+
+    let mut acc = Array::<Vector<E, N>>::new(comptime![xb * cb]);
+    #[unroll]
+    for k in 0..xb * cb {
+        acc[k] = Vector::broadcast(E::from_int(0));
+    }
+    // A block's tiles past the last one read the last one; their sums are dropped.
+    let mut rows = Array::<usize>::new(xb);
+    #[unroll]
+    for p in 0..xb {
+        let mut t = t0 + p as u32;
+        if t >= tiles {
+            t = tiles - 1;
+        }
+        rows[p] = ((xi * tiles + t) * ci_n) as usize;
+    }
+    let u_base = (xi * ci_n * ov + o0) as usize;
+    let mut w = Array::<Vector<E, N>>::new(cb);
+    for icu in 0..ci_n / ub as u32 {
+        #[unroll]
+        for uu in 0..ub {
+            let i = icu * ub as u32 + uu as u32;
+            let w_row = u_base + (i * ov) as usize;
+            #[unroll]
+            for j in 0..cb {
+                w[j] = u[w_row + j];
+            }
+            #[unroll]
+            for p in 0..xb {
+                let x = Vector::broadcast(v[rows[p] + i as usize]);
+                #[unroll]
+                for j in 0..cb {
+                    acc[p * cb + j] += x * w[j];
+                }
+            }
+        }
+    }
+
+    #[unroll]
+    for p in 0..xb {
+        let t = t0 + p as u32;
+        if t < tiles {
+            let at = ((xi * tiles + t) * ov + o0) as usize;
+            #[unroll]
+            for j in 0..cb {
+                m[at + j] = acc[p * cb + j];
+            }
+        }
+    }
+}
+
+/// Y = Aᵀ M A (+ bias) per (tile, vector of output channels), Aᵀ = [[1, 1,
+/// 1, 0], [0, 1, −1, −1]], written to the tile's 2x2 outputs that exist.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn output_transform_kernel<E: Numeric, N: Size>(
+    m: &Tensor<Vector<E, N>>,
+    bias: ComptimeOption<&[Vector<E, N>]>,
+    output: &mut Tensor<Vector<E, N>>,
+    tiles_w: u32,
+    tiles_h: u32,
+    #[define(E)] _dtype: ElemType,
+) {
+    // m [16, tiles, co], output [n, oh, ow, co], contiguous, in vectors.
+    let line = output.vector_size();
+    let ov = (output.shape(3) / line) as u32;
+    let out_h = output.shape(1) as u32;
+    let out_w = output.shape(2) as u32;
+    let tiles = m.shape(1) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let o = pos % ov;
+    let t = pos / ov;
+    if t >= tiles {
+        terminate!();
+    }
+    let tx = t % tiles_w;
+    let rest = t / tiles_w;
+    let ty = rest % tiles_h;
+    let b = rest / tiles_h;
+
+    let plane = (tiles * ov) as usize;
+    let at = pos as usize;
+    let mut s = Array::<Vector<E, N>>::new(16usize);
+    #[unroll]
+    for k in 0..16usize {
+        s[k] = m[at + k * plane];
+    }
+    // Aᵀ M: [2, 4]
+    let mut r = Array::<Vector<E, N>>::new(8usize);
+    #[unroll]
+    for j in 0..4usize {
+        r[j] = s[j] + s[4 + j] + s[8 + j];
+        r[4 + j] = s[4 + j] - s[8 + j] - s[12 + j];
+    }
+    let bv: ComptimeOption<Vector<E, N>> = bias.as_ref().map(|bias| bias[o as usize]);
+    let init = bv.unwrap_or(Vector::broadcast(E::from_int(0)));
+    let ox = 2 * tx;
+    #[unroll]
+    for a in 0..2usize {
+        let oy = 2 * ty + a as u32;
+        if oy < out_h {
+            let row = ((b * out_h + oy) * out_w + ox) as usize * ov as usize + o as usize;
+            output[row] = r[4 * a] + r[4 * a + 1] + r[4 * a + 2] + init;
+            if ox + 1 < out_w {
+                output[row + ov as usize] = r[4 * a + 1] - r[4 * a + 2] - r[4 * a + 3] + init;
+            }
+        }
+    }
+}
+
+/// A 3x3, stride-1 convolution by F(2x2, 3x3): `input` NHWC (any strides),
+/// `weight` `[out, 3, 3, in]` (Burn's NHWC view, any strides), output NHWC
+/// `[n, out_hw, co]`, contiguous. `transposed`: the convolution that gives
+/// the input gradient from the output gradient `input`; `padding` is then
+/// the caller's 2 − p.
+pub(crate) fn conv2d_winograd(
+    input: CubeTensor,
+    weight: CubeTensor,
+    bias: Option<CubeTensor>,
+    out_hw: [usize; 2],
+    padding: usize,
+    transposed: bool,
+) -> CubeTensor {
+    let [batch, _, _, ci] = input.meta.shape().dims();
+    let [w_out, _, _, w_in] = weight.meta.shape().dims();
+    let co = if transposed { w_in } else { w_out };
+    let [out_h, out_w] = out_hw;
+    let (tiles_h, tiles_w) = (out_h.div_ceil(2), out_w.div_ceil(2));
+    let tiles = batch * tiles_h * tiles_w;
+    let client = input.client.clone();
+    let device = input.device.clone();
+    let dtype = input.dtype;
+    let storage = dtype_to_storage_type(dtype);
+    let empty = |shape: [usize; 4]| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::new(shape), dtype);
+    let empty3 = |shape: [usize; 3]| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::new(shape), dtype);
+    let dims = |units: usize| {
+        let cube_dim = CubeDim::new(&client, units);
+        (calculate_cube_count_elemwise(&client, units, cube_dim), cube_dim)
+    };
+
+    let u = empty3([16, ci, co]);
+    let (count, dim) = dims(ci * co);
+    unsafe {
+        weight_transform_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(weight, u),
+            weight.into_tensor_arg(),
+            u.clone().into_tensor_arg(),
+            transposed,
+            storage,
+        )
+    };
+
+    let v = empty3([16, tiles, ci]);
+    let (count, dim) = dims(tiles * ci);
+    unsafe {
+        input_transform_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(input, v),
+            input.into_tensor_arg(),
+            v.clone().into_tensor_arg(),
+            tiles_w as u32,
+            tiles_h as u32,
+            padding as u32,
+            storage,
+        )
+    };
+
+    let line = [4usize, 2, 1].into_iter().find(|l| co % l == 0).unwrap();
+    let vectors = co / line;
+    let cb = [4usize, 2, 1].into_iter().find(|c| vectors % c == 0).unwrap();
+    let xb = 8usize;
+    let ub = if ci % 2 == 0 { 2 } else { 1 };
+    let (t_blocks, c_blocks) = (tiles.div_ceil(xb), vectors / cb);
+    let m = empty3([16, tiles, co]);
+    let (count, dim) = dims(16 * t_blocks * c_blocks);
+    unsafe {
+        tile_product_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(v, u, m),
+            line,
+            v.into_tensor_arg(),
+            u.into_tensor_arg(),
+            m.clone().into_tensor_arg(),
+            t_blocks as u32,
+            c_blocks as u32,
+            xb,
+            cb,
+            ub,
+            storage,
+        )
+    };
+
+    let output = empty([batch, out_h, out_w, co]);
+    let (count, dim) = dims(tiles * vectors);
+    unsafe {
+        output_transform_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(m, output),
+            line,
+            m.into_tensor_arg(),
+            bias.map(|b| b.into_buffer_arg()).into(),
+            output.clone().into_tensor_arg(),
+            tiles_w as u32,
+            tiles_h as u32,
+            storage,
+        )
+    };
+    output
+}
+
+// The weight gradient, by F(3x3, 2x2): a tile's 2x2 output gradients q act
+// as a 2x2 filter over the tile's 4x4 inputs d, giving the tile's share of
+// the 3x3 weight gradient as Gᵀ [(A q Aᵀ) ⊙ (Bᵀ d B)] G, with the B and G
+// above and A = (Aᵀ)ᵀ (the same trilinear form as F(2x2, 3x3), read with
+// the roles of the weights and the outputs swapped). Summed over tiles the
+// products become, per ξ, a product V[ξ]ᵀ · W[ξ] over the tiles: 16
+// multiply-adds per tile where the direct sum does 36. V is the forward's
+// input transform over the output's tiles.
+
+/// W = A q Aᵀ per (tile, vector of output channels): q the tile's 2x2
+/// output gradients (zero past the edge), A = [[1, 0], [1, 1], [1, −1], [0, −1]].
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn grad_transform_kernel<E: Numeric, N: Size>(
+    out_grad: &Tensor<Vector<E, N>>,
+    w: &mut Tensor<Vector<E, N>>,
+    tiles_w: u32,
+    tiles_h: u32,
+    #[define(E)] _dtype: ElemType,
+) {
+    // out_grad [n, oh, ow, co] and w [16, tiles, co], contiguous, in vectors.
+    let line = out_grad.vector_size();
+    let ov = (out_grad.shape(3) / line) as u32;
+    let out_h = out_grad.shape(1) as u32;
+    let out_w = out_grad.shape(2) as u32;
+    let tiles = w.shape(1) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let o = pos % ov;
+    let t = pos / ov;
+    if t >= tiles {
+        terminate!();
+    }
+    let tx = t % tiles_w;
+    let rest = t / tiles_w;
+    let ty = rest % tiles_h;
+    let b = rest / tiles_h;
+
+    let zero = Vector::broadcast(E::from_int(0));
+    let mut q = Array::<Vector<E, N>>::new(4usize);
+    #[unroll]
+    for i in 0..2usize {
+        #[unroll]
+        for j in 0..2usize {
+            let y = 2 * ty + i as u32;
+            let x = 2 * tx + j as u32;
+            let mut value = zero;
+            if y < out_h && x < out_w {
+                value = out_grad[((b * out_h + y) * out_w + x) as usize * ov as usize + o as usize];
+            }
+            q[2 * i + j] = value;
+        }
+    }
+    // A q: [4, 2]
+    let mut r = Array::<Vector<E, N>>::new(8usize);
+    #[unroll]
+    for j in 0..2usize {
+        r[j] = q[j];
+        r[2 + j] = q[j] + q[2 + j];
+        r[4 + j] = q[j] - q[2 + j];
+        r[6 + j] = zero - q[2 + j];
+    }
+    // (A q) Aᵀ, written as w[ξ = 4k + l][t][o].
+    let plane = (tiles * ov) as usize;
+    let at = pos as usize;
+    #[unroll]
+    for k in 0..4usize {
+        let (a, c) = (r[2 * k], r[2 * k + 1]);
+        w[at + (4 * k) * plane] = a;
+        w[at + (4 * k + 1) * plane] = a + c;
+        w[at + (4 * k + 2) * plane] = a - c;
+        w[at + (4 * k + 3) * plane] = zero - c;
+    }
+}
+
+/// partials[chunk][ξ] = Σ over the chunk's tiles t of V[ξ][t]ᵀ · W[ξ][t]
+/// (`[in, out]`). An invocation owns one chunk and ξ, `ib` input channels
+/// and `cb` vectors of output channels, and takes `tu` tiles per trip (a
+/// trip's tile past the chunk's end re-reads its first and adds zero), as
+/// the direct weight-gradient kernel in `software.rs` does.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn tile_weight_product_kernel<E: Numeric, N: Size>(
+    v: &Tensor<E>,
+    w: &Tensor<Vector<E, N>>,
+    partials: &mut Tensor<Vector<E, N>>,
+    tiles_per_chunk: u32,
+    i_blocks: u32,
+    c_blocks: u32,
+    #[comptime] ib: usize,
+    #[comptime] cb: usize,
+    #[comptime] tu: usize,
+    #[define(E)] _dtype: ElemType,
+) {
+    // v [16, tiles, ci]; w [16, tiles, co] and partials [chunks, 16, ci, co] in vectors.
+    let line = w.vector_size();
+    let tiles = v.shape(1) as u32;
+    let ci_n = v.shape(2) as u32;
+    let ov = (w.shape(2) / line) as u32;
+    let pos = ABSOLUTE_POS as u32;
+    let c_block = pos % c_blocks;
+    let rest = pos / c_blocks;
+    let i_block = rest % i_blocks;
+    let rest = rest / i_blocks;
+    let xi = rest % 16;
+    let chunk = rest / 16;
+    if chunk >= partials.shape(0) as u32 {
+        terminate!();
+    }
+    let i0 = i_block * ib as u32;
+    let o0 = c_block * cb as u32;
+    let t0 = chunk * tiles_per_chunk;
+    let mut t1 = t0 + tiles_per_chunk;
+    if t1 > tiles {
+        t1 = tiles;
+    }
+
+    let mut acc = Array::<Vector<E, N>>::new(comptime![ib * cb]);
+    #[unroll]
+    for k in 0..ib * cb {
+        acc[k] = Vector::broadcast(E::from_int(0));
+    }
+    let mut g = Array::<Vector<E, N>>::new(cb);
+    let n = t1 - t0;
+    let (v_step, g_step) = (ci_n as usize, ov as usize);
+    let mut at = ((xi * tiles + t0) * ci_n + i0) as usize;
+    let mut g_at = ((xi * tiles + t0) * ov + o0) as usize;
+    for trip in 0..(n + tu as u32 - 1) / tu as u32 {
+        #[unroll]
+        for uu in 0..tu {
+            let valid = (trip * tu as u32 + uu as u32) < n;
+            let a = select(valid, at + uu * v_step, at);
+            let ga = select(valid, g_at + uu * g_step, g_at);
+            #[unroll]
+            for j in 0..cb {
+                g[j] = w[ga + j];
+            }
+            #[unroll]
+            for i in 0..ib {
+                let x = Vector::broadcast(select(valid, v[a + i], E::from_int(0)));
+                #[unroll]
+                for j in 0..cb {
+                    acc[i * cb + j] += x * g[j];
+                }
+            }
+        }
+        at += tu * v_step;
+        g_at += tu * g_step;
+    }
+
+    let base = (((chunk * 16 + xi) * ci_n + i0) * ov + o0) as usize;
+    #[unroll]
+    for i in 0..ib {
+        #[unroll]
+        for j in 0..cb {
+            partials[base + i * ov as usize + j] = acc[i * cb + j];
+        }
+    }
+}
+
+/// The 3x3 gradient Gᵀ M G per (input channel, vector of output channels),
+/// M `[16, ci, co]` (the chunks' sum), written as `[3, 3, ci, co]`.
+#[cube(launch_unchecked, address_type = "dynamic")]
+fn weight_output_kernel<E: Float, N: Size>(
+    m: &Tensor<Vector<E, N>>,
+    grad: &mut Tensor<Vector<E, N>>,
+    count: u32,
+    #[define(E)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS as u32;
+    if pos >= count {
+        terminate!();
+    }
+    let at = pos as usize;
+    let plane = count as usize;
+    let half = Vector::broadcast(E::new(0.5));
+    let mut s = Array::<Vector<E, N>>::new(16usize);
+    #[unroll]
+    for k in 0..16usize {
+        s[k] = m[at + k * plane];
+    }
+    // Gᵀ M: [3, 4], Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]].
+    let mut t = Array::<Vector<E, N>>::new(12usize);
+    #[unroll]
+    for j in 0..4usize {
+        let sum = (s[4 + j] + s[8 + j]) * half;
+        t[j] = s[j] + sum;
+        t[4 + j] = (s[4 + j] - s[8 + j]) * half;
+        t[8 + j] = sum + s[12 + j];
+    }
+    // (Gᵀ M) G: [3, 3], written as grad[ky][kx][i][o].
+    #[unroll]
+    for a in 0..3usize {
+        let sum = (t[4 * a + 1] + t[4 * a + 2]) * half;
+        grad[at + (3 * a) * plane] = t[4 * a] + sum;
+        grad[at + (3 * a + 1) * plane] = (t[4 * a + 1] - t[4 * a + 2]) * half;
+        grad[at + (3 * a + 2) * plane] = sum + t[4 * a + 3];
+    }
+}
+
+/// The weight gradient of a 3x3, stride-1 convolution by F(3x3, 2x2):
+/// `input` NHWC (any strides), `out_grad` NHWC contiguous; returned as a
+/// contiguous `[3, 3, in, out]` buffer.
+pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTensor, padding: usize) -> CubeTensor {
+    let [batch, _, _, ci] = input.meta.shape().dims();
+    let [_, out_h, out_w, co] = out_grad.meta.shape().dims();
+    let (tiles_h, tiles_w) = (out_h.div_ceil(2), out_w.div_ceil(2));
+    let tiles = batch * tiles_h * tiles_w;
+    let client = input.client.clone();
+    let device = input.device.clone();
+    let dtype = input.dtype;
+    let storage = dtype_to_storage_type(dtype);
+    let empty = |shape: Vec<usize>| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::from(shape), dtype);
+    let dims = |units: usize| {
+        let cube_dim = CubeDim::new(&client, units);
+        (calculate_cube_count_elemwise(&client, units, cube_dim), cube_dim)
+    };
+    let line = [4usize, 2, 1].into_iter().find(|l| co % l == 0).unwrap();
+    let vectors = co / line;
+
+    let v = empty(vec![16, tiles, ci]);
+    let (count, dim) = dims(tiles * ci);
+    unsafe {
+        input_transform_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(input, v),
+            input.into_tensor_arg(),
+            v.clone().into_tensor_arg(),
+            tiles_w as u32,
+            tiles_h as u32,
+            padding as u32,
+            storage,
+        )
+    };
+
+    let w = empty(vec![16, tiles, co]);
+    let (count, dim) = dims(tiles * vectors);
+    unsafe {
+        grad_transform_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(out_grad, w),
+            line,
+            out_grad.into_tensor_arg(),
+            w.clone().into_tensor_arg(),
+            tiles_w as u32,
+            tiles_h as u32,
+            storage,
+        )
+    };
+
+    // Chunks of at least 64 tiles (256 output positions, as the direct
+    // kernel's): on ResNet-20's layers at batch 32, 4,096 invocations each.
+    let cb = [4usize, 2, 1].into_iter().find(|c| vectors % c == 0).unwrap();
+    let ib = [8usize, 4, 2, 1].into_iter().find(|i| ci % i == 0).unwrap();
+    let tiles_per_chunk = 64usize.min(tiles);
+    let chunks = tiles.div_ceil(tiles_per_chunk);
+    let (i_blocks, c_blocks) = (ci / ib, vectors / cb);
+    let tu = 2usize;
+    let partials = empty(vec![chunks, 16, ci, co]);
+    let (count, dim) = dims(chunks * 16 * i_blocks * c_blocks);
+    unsafe {
+        tile_weight_product_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(v, w, partials),
+            line,
+            v.into_tensor_arg(),
+            w.into_tensor_arg(),
+            partials.clone().into_tensor_arg(),
+            tiles_per_chunk as u32,
+            i_blocks as u32,
+            c_blocks as u32,
+            ib,
+            cb,
+            tu,
+            storage,
+        )
+    };
+    let m = super::software::sum_chunks(partials, Shape::new([16, ci, co]), line);
+
+    let grad = empty(vec![3, 3, ci, co]);
+    let count = ci * vectors;
+    let (cube_count, dim) = dims(count);
+    unsafe {
+        weight_output_kernel::launch_unchecked(
+            &client,
+            cube_count,
+            dim,
+            address_type!(m, grad),
+            line,
+            m.into_tensor_arg(),
+            grad.clone().into_tensor_arg(),
+            count as u32,
+            storage,
+        )
+    };
+    grad
+}
