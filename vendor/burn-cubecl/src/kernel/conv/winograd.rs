@@ -105,6 +105,12 @@ fn weight_transform_kernel<E: Float>(
 /// V = Bᵀ d B per (tile, channel), Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0],
 /// [0, −1, 1, 0], [0, 1, 0, −1]]; d the 4x4 input patch at
 /// (2·ty − p, 2·tx − p), zero outside the input.
+///
+/// An invocation owns one channel of one row of tiles and walks it along x:
+/// neighbouring tiles share two columns of inputs, so each tile reads 8
+/// new inputs instead of 16, and the tile's coordinates and the tensor's
+/// strides (on a software adapter a per-lane division or gather each) are
+/// worked out once per row instead of once per tile.
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn input_transform_kernel<E: Float>(
     input: &Tensor<E>,
@@ -121,51 +127,72 @@ fn input_transform_kernel<E: Float>(
     let tiles = v.shape(1) as u32;
     let pos = ABSOLUTE_POS as u32;
     let c = pos % c_n;
-    let t = pos / c_n;
-    if t >= tiles {
+    // The row of tiles (b, ty).
+    let tile_row = pos / c_n;
+    if tile_row * tiles_w >= tiles {
         terminate!();
     }
-    let tx = t % tiles_w;
-    let rest = t / tiles_w;
-    let ty = rest % tiles_h;
-    let b = rest / tiles_h;
+    let ty = tile_row % tiles_h;
+    let b = tile_row / tiles_h;
     let y0 = (2 * ty) as i32 - padding as i32;
-    let x0 = (2 * tx) as i32 - padding as i32;
     let base = b as usize * input.stride(0) + c as usize * input.stride(3);
     let (sy, sx) = (input.stride(1), input.stride(2));
 
-    let mut d = Array::<E>::new(16usize);
+    let mut row_at = Array::<usize>::new(4usize);
+    let mut row_ok = Array::<bool>::new(4usize);
     #[unroll]
     for i in 0..4usize {
         let y = y0 + i as i32;
-        let y_ok = y >= 0 && y < in_h;
-        let row = base + select(y_ok, y, 0) as usize * sy;
-        #[unroll]
-        for j in 0..4usize {
-            let x = x0 + j as i32;
-            let ok = y_ok && x >= 0 && x < in_w;
-            // Outside: read a valid address and drop the value.
-            d[4 * i + j] = select(ok, input[row + select(ok, x, 0) as usize * sx], E::from_int(0));
-        }
+        let ok = y >= 0 && y < in_h;
+        row_ok[i] = ok;
+        row_at[i] = base + select(ok, y, 0) as usize * sy;
     }
-    // Bᵀ d: [4, 4]
-    let mut r = Array::<E>::new(16usize);
-    #[unroll]
-    for j in 0..4usize {
-        r[j] = d[j] - d[8 + j];
-        r[4 + j] = d[4 + j] + d[8 + j];
-        r[8 + j] = d[8 + j] - d[4 + j];
-        r[12 + j] = d[4 + j] - d[12 + j];
-    }
-    // (Bᵀ d) B, written as v[ξ = 4i + j][t][c].
-    let plane = (tiles * c_n) as usize;
-    let at = pos as usize;
+    // Outside the input: read a valid address and drop the value.
+    let mut d = Array::<E>::new(16usize);
+    let x_first = 0i32 - padding as i32;
     #[unroll]
     for i in 0..4usize {
-        v[at + (4 * i) * plane] = r[4 * i] - r[4 * i + 2];
-        v[at + (4 * i + 1) * plane] = r[4 * i + 1] + r[4 * i + 2];
-        v[at + (4 * i + 2) * plane] = r[4 * i + 2] - r[4 * i + 1];
-        v[at + (4 * i + 3) * plane] = r[4 * i + 1] - r[4 * i + 3];
+        #[unroll]
+        for j in 0..2usize {
+            let x = x_first + j as i32;
+            let ok = row_ok[i] && x >= 0 && x < in_w;
+            d[4 * i + j] = select(ok, input[row_at[i] + select(ok, x, 0) as usize * sx], E::from_int(0));
+        }
+    }
+    let plane = (tiles * c_n) as usize;
+    let mut at = (tile_row * tiles_w * c_n + c) as usize;
+    let mut r = Array::<E>::new(16usize);
+    for tx in 0..tiles_w {
+        // This tile's columns 2 and 3 (0 and 1 are the last tile's 2 and 3).
+        let x0 = (2 * tx) as i32 - padding as i32;
+        #[unroll]
+        for i in 0..4usize {
+            #[unroll]
+            for j in 2..4usize {
+                let x = x0 + j as i32;
+                let ok = row_ok[i] && x >= 0 && x < in_w;
+                d[4 * i + j] = select(ok, input[row_at[i] + select(ok, x, 0) as usize * sx], E::from_int(0));
+            }
+        }
+        // Bᵀ d: [4, 4]
+        #[unroll]
+        for j in 0..4usize {
+            r[j] = d[j] - d[8 + j];
+            r[4 + j] = d[4 + j] + d[8 + j];
+            r[8 + j] = d[8 + j] - d[4 + j];
+            r[12 + j] = d[4 + j] - d[12 + j];
+        }
+        // (Bᵀ d) B, written as v[ξ = 4i + j][t][c].
+        #[unroll]
+        for i in 0..4usize {
+            v[at + (4 * i) * plane] = r[4 * i] - r[4 * i + 2];
+            v[at + (4 * i + 1) * plane] = r[4 * i + 1] + r[4 * i + 2];
+            v[at + (4 * i + 2) * plane] = r[4 * i + 2] - r[4 * i + 1];
+            v[at + (4 * i + 3) * plane] = r[4 * i + 1] - r[4 * i + 3];
+            d[4 * i] = d[4 * i + 2];
+            d[4 * i + 1] = d[4 * i + 3];
+        }
+        at += c_n as usize;
     }
 }
 
@@ -355,7 +382,7 @@ pub(crate) fn conv2d_winograd(
     };
 
     let v = empty3([16, tiles, ci]);
-    let (count, dim) = dims(tiles * ci);
+    let (count, dim) = dims(batch * tiles_h * ci);
     unsafe {
         input_transform_kernel::launch_unchecked(
             &client,
@@ -636,7 +663,7 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
     let vectors = co / line;
 
     let v = empty(vec![16, tiles, ci]);
-    let (count, dim) = dims(tiles * ci);
+    let (count, dim) = dims(batch * tiles_h * ci);
     unsafe {
         input_transform_kernel::launch_unchecked(
             &client,
