@@ -287,9 +287,7 @@ pub(crate) fn conv_forward_blocked<const N: usize>(
     let [out_c, k_h, k_w, _] = weight.meta.shape().dims();
     let size = |i: usize, k: usize, d: usize| (i + 2 * pad[d] - options.dilation[d] * (k - 1) - 1) / options.stride[d] + 1;
     let out_hw = [size(in_h, k_h, 0), size(in_w, k_w, 1)];
-    let stride = [options.stride[0], options.stride[1]];
-    let dilation = [options.dilation[0], options.dilation[1]];
-    if winograd_applies(in_c, out_c, [k_h, k_w], stride, dilation, [pad[0], pad[1]]) {
+    if winograd_applies(in_c, out_c, [k_h, k_w], options) {
         return conv2d_winograd(input, weight, bias, out_hw, pad[0], false);
     }
     conv2d_blocked(
@@ -298,9 +296,9 @@ pub(crate) fn conv_forward_blocked<const N: usize>(
         permute(weight, &[1, 2, 3, 0]),
         bias,
         out_hw,
-        stride,
+        [options.stride[0], options.stride[1]],
         [pad[0], pad[1]],
-        dilation,
+        [options.dilation[0], options.dilation[1]],
         false,
     )
 }
@@ -315,9 +313,7 @@ pub(crate) fn conv_data_backward_blocked<const N: usize>(
 ) -> CubeTensor {
     let pad = options.padding_begin();
     let [out_c, k_h, k_w, in_c] = weight.meta.shape().dims();
-    let stride = [options.stride[0], options.stride[1]];
-    let dilation = [options.dilation[0], options.dilation[1]];
-    if winograd_applies(out_c, in_c, [k_h, k_w], stride, dilation, [pad[0], pad[1]]) {
+    if winograd_applies(out_c, in_c, [k_h, k_w], options) {
         // The flipped taps' padding: k − 1 − p.
         return conv2d_winograd(out_grad, weight, None, [in_shape[1], in_shape[2]], 2 - pad[0], true);
     }
@@ -553,9 +549,7 @@ pub(crate) fn conv_weight_backward_blocked<const N: usize>(
     let out_grad = into_contiguous(out_grad);
     let [batch, out_h, out_w, out_c] = out_grad.meta.shape().dims();
     let [_, k_h, k_w, in_c] = weight_shape.dims();
-    let stride = [options.stride[0], options.stride[1]];
-    let dilation = [options.dilation[0], options.dilation[1]];
-    if winograd_applies(in_c, out_c, [k_h, k_w], stride, dilation, [pad[0], pad[1]]) {
+    if winograd_applies(in_c, out_c, [k_h, k_w], options) {
         // [3, 3, in, out] -> [out, kh, kw, in]
         return permute(conv2d_weight_grad_winograd(input, out_grad, pad[0]), &[3, 0, 1, 2]);
     }

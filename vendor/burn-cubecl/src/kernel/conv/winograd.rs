@@ -33,14 +33,61 @@ use crate::{
     tensor::CubeTensor,
 };
 use burn_backend::cubecl::dtype_to_storage_type;
+use burn_backend::ops::ConvOptions;
 use burn_std::Shape;
 use cubecl::{calculate_cube_count_elemwise, prelude::*};
 
 /// Whether a convolution goes through here: 3x3, stride 1, no dilation,
-/// padding at most 2 (the transposed form's is 2 − p), and at least 8
-/// channels in and out (below that the transforms cost more than they save).
-pub(crate) fn winograd_applies(in_c: usize, out_c: usize, kernel: [usize; 2], stride: [usize; 2], dilation: [usize; 2], padding: [usize; 2]) -> bool {
-    kernel == [3, 3] && stride == [1, 1] && dilation == [1, 1] && padding[0] == padding[1] && padding[0] <= 2 && in_c >= 8 && out_c >= 8
+/// symmetric padding of at most 2 (the transposed form's is 2 − p), and at
+/// least 8 channels in and out (below that the transforms cost more than
+/// they save).
+pub(crate) fn winograd_applies<const N: usize>(in_c: usize, out_c: usize, kernel: [usize; 2], options: &ConvOptions<N>) -> bool {
+    let pad = options.padding_begin();
+    N == 2
+        && kernel == [3, 3]
+        && options.stride.iter().all(|&s| s == 1)
+        && options.dilation.iter().all(|&d| d == 1)
+        && pad[0] == pad[1]
+        && pad[0] <= 2
+        && in_c >= 8
+        && out_c >= 8
+}
+
+/// A contiguous tensor of `shape` on `like`'s device, in its dtype.
+fn empty_like(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
+    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), Shape::from(shape.to_vec()), like.dtype)
+}
+
+/// Cube count and dimension for `units` invocations.
+fn launch_dims(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(&like.client, units);
+    (calculate_cube_count_elemwise(&like.client, units, cube_dim), cube_dim)
+}
+
+/// V `[16, tiles, c]` of `input` NHWC over `[tiles_h, tiles_w]` tiles (see
+/// `input_transform_kernel`); the forward pass and the weight gradient both take it.
+fn input_transform(input: CubeTensor, tiles_hw: [usize; 2], padding: usize) -> CubeTensor {
+    let [batch, _, _, c] = input.meta.shape().dims();
+    let [tiles_h, tiles_w] = tiles_hw;
+    let v = empty_like(&input, &[16, batch * tiles_h * tiles_w, c]);
+    let (count, dim) = launch_dims(&input, batch * tiles_h * c);
+    let client = input.client.clone();
+    let storage = dtype_to_storage_type(input.dtype);
+    unsafe {
+        input_transform_kernel::launch_unchecked(
+            &client,
+            count,
+            dim,
+            address_type!(input, v),
+            input.into_tensor_arg(),
+            v.clone().into_tensor_arg(),
+            tiles_w as u32,
+            tiles_h as u32,
+            padding as u32,
+            storage,
+        )
+    };
+    v
 }
 
 /// U = G g Gᵀ per (in, out) pair, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
@@ -356,18 +403,10 @@ pub(crate) fn conv2d_winograd(
     let (tiles_h, tiles_w) = (out_h.div_ceil(2), out_w.div_ceil(2));
     let tiles = batch * tiles_h * tiles_w;
     let client = input.client.clone();
-    let device = input.device.clone();
-    let dtype = input.dtype;
-    let storage = dtype_to_storage_type(dtype);
-    let empty = |shape: [usize; 4]| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::new(shape), dtype);
-    let empty3 = |shape: [usize; 3]| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::new(shape), dtype);
-    let dims = |units: usize| {
-        let cube_dim = CubeDim::new(&client, units);
-        (calculate_cube_count_elemwise(&client, units, cube_dim), cube_dim)
-    };
+    let storage = dtype_to_storage_type(input.dtype);
 
-    let u = empty3([16, ci, co]);
-    let (count, dim) = dims(ci * co);
+    let u = empty_like(&input, &[16, ci, co]);
+    let (count, dim) = launch_dims(&input, ci * co);
     unsafe {
         weight_transform_kernel::launch_unchecked(
             &client,
@@ -380,23 +419,8 @@ pub(crate) fn conv2d_winograd(
             storage,
         )
     };
-
-    let v = empty3([16, tiles, ci]);
-    let (count, dim) = dims(batch * tiles_h * ci);
-    unsafe {
-        input_transform_kernel::launch_unchecked(
-            &client,
-            count,
-            dim,
-            address_type!(input, v),
-            input.into_tensor_arg(),
-            v.clone().into_tensor_arg(),
-            tiles_w as u32,
-            tiles_h as u32,
-            padding as u32,
-            storage,
-        )
-    };
+    let output = empty_like(&input, &[batch, out_h, out_w, co]);
+    let v = input_transform(input, [tiles_h, tiles_w], padding);
 
     let line = [4usize, 2, 1].into_iter().find(|l| co % l == 0).unwrap();
     let vectors = co / line;
@@ -404,8 +428,8 @@ pub(crate) fn conv2d_winograd(
     let xb = 8usize;
     let ub = if ci % 2 == 0 { 2 } else { 1 };
     let (t_blocks, c_blocks) = (tiles.div_ceil(xb), vectors / cb);
-    let m = empty3([16, tiles, co]);
-    let (count, dim) = dims(16 * t_blocks * c_blocks);
+    let m = empty_like(&output, &[16, tiles, co]);
+    let (count, dim) = launch_dims(&output, 16 * t_blocks * c_blocks);
     unsafe {
         tile_product_kernel::launch_unchecked(
             &client,
@@ -425,8 +449,7 @@ pub(crate) fn conv2d_winograd(
         )
     };
 
-    let output = empty([batch, out_h, out_w, co]);
-    let (count, dim) = dims(tiles * vectors);
+    let (count, dim) = launch_dims(&output, tiles * vectors);
     unsafe {
         output_transform_kernel::launch_unchecked(
             &client,
@@ -651,36 +674,14 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
     let (tiles_h, tiles_w) = (out_h.div_ceil(2), out_w.div_ceil(2));
     let tiles = batch * tiles_h * tiles_w;
     let client = input.client.clone();
-    let device = input.device.clone();
-    let dtype = input.dtype;
-    let storage = dtype_to_storage_type(dtype);
-    let empty = |shape: Vec<usize>| empty_device_contiguous_dtype(client.clone(), device.clone(), Shape::from(shape), dtype);
-    let dims = |units: usize| {
-        let cube_dim = CubeDim::new(&client, units);
-        (calculate_cube_count_elemwise(&client, units, cube_dim), cube_dim)
-    };
+    let storage = dtype_to_storage_type(input.dtype);
     let line = [4usize, 2, 1].into_iter().find(|l| co % l == 0).unwrap();
     let vectors = co / line;
 
-    let v = empty(vec![16, tiles, ci]);
-    let (count, dim) = dims(batch * tiles_h * ci);
-    unsafe {
-        input_transform_kernel::launch_unchecked(
-            &client,
-            count,
-            dim,
-            address_type!(input, v),
-            input.into_tensor_arg(),
-            v.clone().into_tensor_arg(),
-            tiles_w as u32,
-            tiles_h as u32,
-            padding as u32,
-            storage,
-        )
-    };
+    let v = input_transform(input, [tiles_h, tiles_w], padding);
 
-    let w = empty(vec![16, tiles, co]);
-    let (count, dim) = dims(tiles * vectors);
+    let w = empty_like(&out_grad, &[16, tiles, co]);
+    let (count, dim) = launch_dims(&out_grad, tiles * vectors);
     unsafe {
         grad_transform_kernel::launch_unchecked(
             &client,
@@ -704,8 +705,8 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
     let chunks = tiles.div_ceil(tiles_per_chunk);
     let (i_blocks, c_blocks) = (ci / ib, vectors / cb);
     let tu = 2usize;
-    let partials = empty(vec![chunks, 16, ci, co]);
-    let (count, dim) = dims(chunks * 16 * i_blocks * c_blocks);
+    let partials = empty_like(&v, &[chunks, 16, ci, co]);
+    let (count, dim) = launch_dims(&v, chunks * 16 * i_blocks * c_blocks);
     unsafe {
         tile_weight_product_kernel::launch_unchecked(
             &client,
@@ -727,9 +728,9 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
     };
     let m = super::software::sum_chunks(partials, Shape::new([16, ci, co]), line);
 
-    let grad = empty(vec![3, 3, ci, co]);
+    let grad = empty_like(&m, &[3, 3, ci, co]);
     let count = ci * vectors;
-    let (cube_count, dim) = dims(count);
+    let (cube_count, dim) = launch_dims(&m, count);
     unsafe {
         weight_output_kernel::launch_unchecked(
             &client,
