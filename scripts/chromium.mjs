@@ -1,6 +1,8 @@
 // Headless Debian Chromium with a fresh profile, for the scripts that drive
 // the app or the bench page (bench.mjs, profile.mjs). `close()` also removes
-// the profile directory.
+// the profile directory. CHROMIUM_EXTRA: more flags, space-separated (e.g.
+// `--enable-logging=stderr --enable-dawn-features=dump_shaders` with
+// DEBUG=pw:browser, to see the shaders a GPU process crash follows).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ export async function launchChromium({ webgpu = false } = {}) {
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: false,
     args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
+      '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...(process.env.CHROMIUM_EXTRA ? process.env.CHROMIUM_EXTRA.split(' ') : [])],
   });
   const close = async () => {
     await context.close();

@@ -141,9 +141,12 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             // A batch the weight gradient splits into chunks of 4 images, the last partial.
             (16, 16, 8, 3, 1, 1, 10),
             // Winograd's path (3x3, stride 1, 8 channels and more): an odd
-            // number of 2x2 tiles, and channel counts that fill no vector.
+            // number of 4x4 tiles, channel counts that fill no vector, and
+            // padding 2 (0 for the input gradient) with a width that leaves
+            // half a tile.
             (16, 16, 9, 3, 1, 1, 1),
             (10, 9, 7, 3, 1, 1, 2),
+            (8, 12, 6, 3, 2, 1, 3),
         ] {
             let out = (size + 2 * pad - k) / stride + 1;
             let x = Tensor::<4>::random([batch, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);

@@ -1,31 +1,42 @@
 //! ResLab patch: 3x3 convolutions at stride 1 by Winograd's minimal
-//! filtering F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
+//! filtering F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
 //! Neural Networks", 2015), for software adapters.
 //!
 //! On SwiftShader the blocked direct kernel (`software.rs`) costs about the
 //! same per multiply-add whatever its blocking: every multiply-add of a
 //! vector is a few instructions on values kept on the stack, and the reads
-//! feeding it are per-lane gathers. F(2x2, 3x3) computes a 2x2 tile of
-//! outputs from a 4x4 tile of inputs with 16 multiply-adds per channel pair
-//! instead of 36, so the part that scales with in × out channels does 2.25
-//! times fewer. The price is two transforms whose cost scales with in + out
-//! channels, which is why this is used only from 8 channels each way (the
-//! 1- and 3-channel stems keep the direct kernel).
+//! feeding it are per-lane gathers. F(4x4, 3x3) computes a 4x4 tile of
+//! outputs from a 6x6 tile of inputs with 36 multiply-adds per channel pair
+//! instead of 144, so the part that scales with in × out channels does 4
+//! times fewer (F(2x2, 3x3), which this replaced, did 2.25 times fewer:
+//! ResNet-20's step at batch 32 went from about 1.8 s to 1.4 s). The price
+//! is two transforms whose cost scales with in + out channels, which is why
+//! this is used only from 8 channels each way (the 1- and 3-channel stems
+//! keep the direct kernel).
 //!
 //! Four kernels, all arrays contiguous:
 //!
-//!   1. weights `g` `[out, 3, 3, in]` → U = G g Gᵀ         `[16, in, out]`
-//!   2. input 4x4 tiles `d` (NHWC)     → V = Bᵀ d B         `[16, tiles, in]`
-//!   3. 16 products, one per tile element ξ: M[ξ] = V[ξ] · U[ξ]  `[16, tiles, out]`
-//!   4. M → the 2x2 output tiles Y = Aᵀ M A (+ bias), NHWC
+//!   1. weights `g` `[out, 3, 3, in]` → U = G g Gᵀ         `[36, in, out]`
+//!   2. input 6x6 tiles `d` (NHWC)     → V = Bᵀ d B         `[36, tiles, in]`
+//!   3. 36 products, one per tile element ξ: M[ξ] = V[ξ] · U[ξ]  `[36, tiles, out]`
+//!   4. M → the 4x4 output tiles Y = Aᵀ M A (+ bias), NHWC
 //!
 //! The same kernels give the input gradient of a stride-1 layer: the output
 //! gradient convolved with the taps flipped and in/out swapped, padding
-//! 2 − p (`transposed`).
+//! 2 − p (`transposed`). The weight gradient is F(3x3, 4x4), the same
+//! trilinear form read the other way (below `conv2d_winograd`).
 //!
-//! Rounding: the transforms' coefficients are 0, ±1 and ±½, so the result
-//! differs from the direct sum only by a few float roundings per tile
-//! element (checked against the CPU backend in `tests/wasm.rs`).
+//! Rounding: the interpolation points are 0, ±1, ±2 and ∞, the smallest
+//! set for a 6x6 tile; its coefficients (up to 8 in A, 1/24 in G) cost a
+//! few more float roundings than F(2x2, 3x3)'s 0, ±1 and ±½, still within
+//! float sums' usual error (checked against the CPU backend in
+//! `tests/wasm.rs`).
+//!
+//! SwiftShader's compiler: an input transform that walked a row of 6x6
+//! tiles, carrying the shared columns in a local array from one tile to
+//! the next, compiled for minutes and then crashed the GPU process (Chromium
+//! 156); one invocation per tile, reading a row of d at a time, compiles
+//! at once.
 
 use crate::{
     kernel::utils::address_type,
@@ -64,13 +75,13 @@ fn launch_dims(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
     (calculate_cube_count_elemwise(&like.client, units, cube_dim), cube_dim)
 }
 
-/// V `[16, tiles, c]` of `input` NHWC over `[tiles_h, tiles_w]` tiles (see
+/// V `[36, tiles, c]` of `input` NHWC over `[tiles_h, tiles_w]` tiles (see
 /// `input_transform_kernel`); the forward pass and the weight gradient both take it.
 fn input_transform(input: CubeTensor, tiles_hw: [usize; 2], padding: usize) -> CubeTensor {
     let [batch, _, _, c] = input.meta.shape().dims();
     let [tiles_h, tiles_w] = tiles_hw;
-    let v = empty_like(&input, &[16, batch * tiles_h * tiles_w, c]);
-    let (count, dim) = launch_dims(&input, batch * tiles_h * c);
+    let v = empty_like(&input, &[36, batch * tiles_h * tiles_w, c]);
+    let (count, dim) = launch_dims(&input, batch * tiles_h * tiles_w * c);
     let client = input.client.clone();
     let storage = dtype_to_storage_type(input.dtype);
     unsafe {
@@ -90,7 +101,8 @@ fn input_transform(input: CubeTensor, tiles_hw: [usize; 2], padding: usize) -> C
     v
 }
 
-/// U = G g Gᵀ per (in, out) pair, G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].
+/// U = G g Gᵀ per (in, out) pair for F(4x4, 3x3), G = [[¼, 0, 0],
+/// [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]].
 /// `transposed`: the convolution's in is the weight's out (dim 0), its out
 /// the weight's in (dim 3), and the taps are flipped.
 #[cube(launch_unchecked, address_type = "dynamic")]
@@ -100,7 +112,7 @@ fn weight_transform_kernel<E: Float>(
     #[comptime] transposed: bool,
     #[define(E)] _dtype: ElemType,
 ) {
-    // weight [out, 3, 3, in], any strides; u [16, ci, co] contiguous.
+    // weight [out, 3, 3, in], any strides; u [36, ci, co] contiguous.
     let ci_n = u.shape(1) as u32;
     let co_n = u.shape(2) as u32;
     let pos = ABSOLUTE_POS as u32;
@@ -127,37 +139,43 @@ fn weight_transform_kernel<E: Float>(
             g[a * 3 + b] = weight[base + ky * s1 + kx * s2];
         }
     }
-    let half = E::new(0.5);
-    // G g: [4, 3]
-    let mut h = Array::<E>::new(12usize);
+    let quarter = E::new(0.25);
+    let sixth = E::new(1.0 / 6.0);
+    let twelfth = E::new(1.0 / 12.0);
+    let twenty_fourth = E::new(1.0 / 24.0);
+    // G g: [6, 3]
+    let mut h = Array::<E>::new(18usize);
     #[unroll]
     for b in 0..3usize {
-        h[b] = g[b];
-        h[3 + b] = (g[b] + g[3 + b] + g[6 + b]) * half;
-        h[6 + b] = (g[b] - g[3 + b] + g[6 + b]) * half;
-        h[9 + b] = g[6 + b];
+        let (g0, g1, g2) = (g[b], g[3 + b], g[6 + b]);
+        h[b] = g0 * quarter;
+        h[3 + b] = E::from_int(0) - (g0 + g1 + g2) * sixth;
+        h[6 + b] = E::from_int(0) - (g0 - g1 + g2) * sixth;
+        h[9 + b] = g0 * twenty_fourth + g1 * twelfth + g2 * sixth;
+        h[12 + b] = g0 * twenty_fourth - g1 * twelfth + g2 * sixth;
+        h[15 + b] = g2;
     }
-    // (G g) Gᵀ: [4, 4], written as u[ξ = 4i + j][ci][co].
+    // (G g) Gᵀ: [6, 6], written as u[ξ = 6i + j][ci][co].
     let plane = (ci_n * co_n) as usize;
     let at = pos as usize;
     #[unroll]
-    for i in 0..4usize {
-        u[at + (4 * i) * plane] = h[3 * i];
-        u[at + (4 * i + 1) * plane] = (h[3 * i] + h[3 * i + 1] + h[3 * i + 2]) * half;
-        u[at + (4 * i + 2) * plane] = (h[3 * i] - h[3 * i + 1] + h[3 * i + 2]) * half;
-        u[at + (4 * i + 3) * plane] = h[3 * i + 2];
+    for i in 0..6usize {
+        let (g0, g1, g2) = (h[3 * i], h[3 * i + 1], h[3 * i + 2]);
+        u[at + (6 * i) * plane] = g0 * quarter;
+        u[at + (6 * i + 1) * plane] = E::from_int(0) - (g0 + g1 + g2) * sixth;
+        u[at + (6 * i + 2) * plane] = E::from_int(0) - (g0 - g1 + g2) * sixth;
+        u[at + (6 * i + 3) * plane] = g0 * twenty_fourth + g1 * twelfth + g2 * sixth;
+        u[at + (6 * i + 4) * plane] = g0 * twenty_fourth - g1 * twelfth + g2 * sixth;
+        u[at + (6 * i + 5) * plane] = g2;
     }
 }
 
-/// V = Bᵀ d B per (tile, channel), Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0],
-/// [0, −1, 1, 0], [0, 1, 0, −1]]; d the 4x4 input patch at
-/// (2·ty − p, 2·tx − p), zero outside the input.
-///
-/// An invocation owns one channel of one row of tiles and walks it along x:
-/// neighbouring tiles share two columns of inputs, so each tile reads 8
-/// new inputs instead of 16, and the tile's coordinates and the tensor's
-/// strides (on a software adapter a per-lane division or gather each) are
-/// worked out once per row instead of once per tile.
+/// V = Bᵀ d B per (tile, channel) for F(4x4, 3x3), Bᵀ = [[4, 0, −5, 0, 1,
+/// 0], [0, −4, −4, 1, 1, 0], [0, 4, −4, −1, 1, 0], [0, −2, −1, 2, 1, 0],
+/// [0, 2, −1, −2, 1, 0], [0, 4, 0, −5, 0, 1]]; d the 6x6 input patch at
+/// (4·ty − p, 4·tx − p), zero outside the input. One invocation per tile
+/// and channel: each row of d is read and multiplied by B as it comes, so
+/// only the 36 values of d B are held.
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn input_transform_kernel<E: Float>(
     input: &Tensor<E>,
@@ -167,79 +185,73 @@ fn input_transform_kernel<E: Float>(
     padding: u32,
     #[define(E)] _dtype: ElemType,
 ) {
-    // input [n, h, w, c], any strides; v [16, tiles, c] contiguous.
+    // input [n, h, w, c], any strides; v [36, tiles, c] contiguous.
     let c_n = input.shape(3) as u32;
     let in_h = input.shape(1) as i32;
     let in_w = input.shape(2) as i32;
     let tiles = v.shape(1) as u32;
     let pos = ABSOLUTE_POS as u32;
     let c = pos % c_n;
-    // The row of tiles (b, ty).
-    let tile_row = pos / c_n;
-    if tile_row * tiles_w >= tiles {
+    let t = pos / c_n;
+    if t >= tiles {
         terminate!();
     }
-    let ty = tile_row % tiles_h;
-    let b = tile_row / tiles_h;
-    let y0 = (2 * ty) as i32 - padding as i32;
+    let tx = t % tiles_w;
+    let rest = t / tiles_w;
+    let ty = rest % tiles_h;
+    let b = rest / tiles_h;
+    let y0 = (4 * ty) as i32 - padding as i32;
+    let x0 = (4 * tx) as i32 - padding as i32;
     let base = b as usize * input.stride(0) + c as usize * input.stride(3);
     let (sy, sx) = (input.stride(1), input.stride(2));
+    let (two, four, five) = (E::new(2.0), E::new(4.0), E::new(5.0));
+    let zero = E::from_int(0);
 
-    let mut row_at = Array::<usize>::new(4usize);
-    let mut row_ok = Array::<bool>::new(4usize);
+    // d B: [6, 6], a row of d at a time. Outside the input: read a valid
+    // address and drop the value.
+    let mut r = Array::<E>::new(36usize);
     #[unroll]
-    for i in 0..4usize {
+    for i in 0..6usize {
         let y = y0 + i as i32;
-        let ok = y >= 0 && y < in_h;
-        row_ok[i] = ok;
-        row_at[i] = base + select(ok, y, 0) as usize * sy;
+        let row_ok = y >= 0 && y < in_h;
+        let row_at = base + select(row_ok, y, 0) as usize * sy;
+        let x = x0;
+        let ok = row_ok && x >= 0 && x < in_w;
+        let d0 = select(ok, input[row_at + select(ok, x, 0) as usize * sx], zero);
+        let x = x0 + 1;
+        let ok = row_ok && x >= 0 && x < in_w;
+        let d1 = select(ok, input[row_at + select(ok, x, 0) as usize * sx], zero);
+        let x = x0 + 2;
+        let ok = row_ok && x >= 0 && x < in_w;
+        let d2 = select(ok, input[row_at + select(ok, x, 0) as usize * sx], zero);
+        let x = x0 + 3;
+        let ok = row_ok && x >= 0 && x < in_w;
+        let d3 = select(ok, input[row_at + select(ok, x, 0) as usize * sx], zero);
+        let x = x0 + 4;
+        let ok = row_ok && x >= 0 && x < in_w;
+        let d4 = select(ok, input[row_at + select(ok, x, 0) as usize * sx], zero);
+        let x = x0 + 5;
+        let ok = row_ok && x >= 0 && x < in_w;
+        let d5 = select(ok, input[row_at + select(ok, x, 0) as usize * sx], zero);
+        r[6 * i] = d0 * four - d2 * five + d4;
+        r[6 * i + 1] = d3 + d4 - (d1 + d2) * four;
+        r[6 * i + 2] = d4 - d3 + (d1 - d2) * four;
+        r[6 * i + 3] = d4 - d2 + (d3 - d1) * two;
+        r[6 * i + 4] = d4 - d2 - (d3 - d1) * two;
+        r[6 * i + 5] = d1 * four - d3 * five + d5;
     }
-    // Outside the input: read a valid address and drop the value.
-    let mut d = Array::<E>::new(16usize);
-    let x_first = 0i32 - padding as i32;
-    #[unroll]
-    for i in 0..4usize {
-        #[unroll]
-        for j in 0..2usize {
-            let x = x_first + j as i32;
-            let ok = row_ok[i] && x >= 0 && x < in_w;
-            d[4 * i + j] = select(ok, input[row_at[i] + select(ok, x, 0) as usize * sx], E::from_int(0));
-        }
-    }
+    // Bᵀ (d B), written as v[ξ = 6i + j][t][c].
     let plane = (tiles * c_n) as usize;
-    let mut at = (tile_row * tiles_w * c_n + c) as usize;
-    let mut r = Array::<E>::new(16usize);
-    for tx in 0..tiles_w {
-        // This tile's columns 2 and 3 (0 and 1 are the last tile's 2 and 3).
-        let x0 = (2 * tx) as i32 - padding as i32;
-        #[unroll]
-        for i in 0..4usize {
-            #[unroll]
-            for j in 2..4usize {
-                let x = x0 + j as i32;
-                let ok = row_ok[i] && x >= 0 && x < in_w;
-                d[4 * i + j] = select(ok, input[row_at[i] + select(ok, x, 0) as usize * sx], E::from_int(0));
-            }
-        }
-        // Bᵀ d: [4, 4]
-        #[unroll]
-        for j in 0..4usize {
-            r[j] = d[j] - d[8 + j];
-            r[4 + j] = d[4 + j] + d[8 + j];
-            r[8 + j] = d[8 + j] - d[4 + j];
-            r[12 + j] = d[4 + j] - d[12 + j];
-        }
-        // (Bᵀ d) B, written as v[ξ = 4i + j][t][c].
-        #[unroll]
-        for i in 0..4usize {
-            v[at + (4 * i) * plane] = r[4 * i] - r[4 * i + 2];
-            v[at + (4 * i + 1) * plane] = r[4 * i + 1] + r[4 * i + 2];
-            v[at + (4 * i + 2) * plane] = r[4 * i + 2] - r[4 * i + 1];
-            v[at + (4 * i + 3) * plane] = r[4 * i + 1] - r[4 * i + 3];
-            d[4 * i] = d[4 * i + 2];
-            d[4 * i + 1] = d[4 * i + 3];
-        }
-        at += c_n as usize;
+    let at = pos as usize;
+    #[unroll]
+    for j in 0..6usize {
+        let (d0, d1, d2, d3, d4, d5) = (r[j], r[6 + j], r[12 + j], r[18 + j], r[24 + j], r[30 + j]);
+        v[at + j * plane] = d0 * four - d2 * five + d4;
+        v[at + (6 + j) * plane] = d3 + d4 - (d1 + d2) * four;
+        v[at + (12 + j) * plane] = d4 - d3 + (d1 - d2) * four;
+        v[at + (18 + j) * plane] = d4 - d2 + (d3 - d1) * two;
+        v[at + (24 + j) * plane] = d4 - d2 - (d3 - d1) * two;
+        v[at + (30 + j) * plane] = d1 * four - d3 * five + d5;
     }
 }
 
@@ -269,7 +281,7 @@ fn tile_product_kernel<E: Numeric, N: Size>(
     let rest = pos / c_blocks;
     let t_block = rest % t_blocks;
     let xi = rest / t_blocks;
-    if xi >= 16 {
+    if xi >= v.shape(0) as u32 {
         terminate!();
     }
     let t0 = t_block * xb as u32;
@@ -325,8 +337,9 @@ fn tile_product_kernel<E: Numeric, N: Size>(
     }
 }
 
-/// Y = Aᵀ M A (+ bias) per (tile, vector of output channels), Aᵀ = [[1, 1,
-/// 1, 0], [0, 1, −1, −1]], written to the tile's 2x2 outputs that exist.
+/// Y = Aᵀ M A (+ bias) per (tile, vector of output channels) for F(4x4,
+/// 3x3), Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 0], [0, 1, 1, 4, 4, 0],
+/// [0, 1, −1, 8, −8, 1]], written to the tile's 4x4 outputs that exist.
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn output_transform_kernel<E: Numeric, N: Size>(
     m: &Tensor<Vector<E, N>>,
@@ -336,7 +349,7 @@ fn output_transform_kernel<E: Numeric, N: Size>(
     tiles_h: u32,
     #[define(E)] _dtype: ElemType,
 ) {
-    // m [16, tiles, co], output [n, oh, ow, co], contiguous, in vectors.
+    // m [36, tiles, co], output [n, oh, ow, co], contiguous, in vectors.
     let line = output.vector_size();
     let ov = (output.shape(3) / line) as u32;
     let out_h = output.shape(1) as u32;
@@ -355,35 +368,52 @@ fn output_transform_kernel<E: Numeric, N: Size>(
 
     let plane = (tiles * ov) as usize;
     let at = pos as usize;
-    let mut s = Array::<Vector<E, N>>::new(16usize);
+    let mut s = Array::<Vector<E, N>>::new(36usize);
     #[unroll]
-    for k in 0..16usize {
+    for k in 0..36usize {
         s[k] = m[at + k * plane];
     }
-    // Aᵀ M: [2, 4]
-    let mut r = Array::<Vector<E, N>>::new(8usize);
+    let two = Vector::broadcast(E::from_int(2));
+    let four = Vector::broadcast(E::from_int(4));
+    let eight = Vector::broadcast(E::from_int(8));
+    // Aᵀ M: [4, 6]
+    let mut r = Array::<Vector<E, N>>::new(24usize);
     #[unroll]
-    for j in 0..4usize {
-        r[j] = s[j] + s[4 + j] + s[8 + j];
-        r[4 + j] = s[4 + j] - s[8 + j] - s[12 + j];
+    for j in 0..6usize {
+        let (p, q) = (s[6 + j] + s[12 + j], s[6 + j] - s[12 + j]);
+        let (u, w) = (s[18 + j] + s[24 + j], s[18 + j] - s[24 + j]);
+        r[j] = s[j] + p + u;
+        r[6 + j] = q + w * two;
+        r[12 + j] = p + u * four;
+        r[18 + j] = q + w * eight + s[30 + j];
     }
     let bv: ComptimeOption<Vector<E, N>> = bias.as_ref().map(|bias| bias[o as usize]);
     let init = bv.unwrap_or(Vector::broadcast(E::from_int(0)));
-    let ox = 2 * tx;
+    let ox = 4 * tx;
+    let ovs = ov as usize;
+    // (Aᵀ M) A: [4, 4]
     #[unroll]
-    for a in 0..2usize {
-        let oy = 2 * ty + a as u32;
+    for i in 0..4usize {
+        let oy = 4 * ty + i as u32;
         if oy < out_h {
-            let row = ((b * out_h + oy) * out_w + ox) as usize * ov as usize + o as usize;
-            output[row] = r[4 * a] + r[4 * a + 1] + r[4 * a + 2] + init;
+            let (p, q) = (r[6 * i + 1] + r[6 * i + 2], r[6 * i + 1] - r[6 * i + 2]);
+            let (u, w) = (r[6 * i + 3] + r[6 * i + 4], r[6 * i + 3] - r[6 * i + 4]);
+            let row = ((b * out_h + oy) * out_w + ox) as usize * ovs + o as usize;
+            output[row] = r[6 * i] + p + u + init;
             if ox + 1 < out_w {
-                output[row + ov as usize] = r[4 * a + 1] - r[4 * a + 2] - r[4 * a + 3] + init;
+                output[row + ovs] = q + w * two + init;
+            }
+            if ox + 2 < out_w {
+                output[row + 2 * ovs] = p + u * four + init;
+            }
+            if ox + 3 < out_w {
+                output[row + 3 * ovs] = q + w * eight + r[6 * i + 5] + init;
             }
         }
     }
 }
 
-/// A 3x3, stride-1 convolution by F(2x2, 3x3): `input` NHWC (any strides),
+/// A 3x3, stride-1 convolution by F(4x4, 3x3): `input` NHWC (any strides),
 /// `weight` `[out, 3, 3, in]` (Burn's NHWC view, any strides), output NHWC
 /// `[n, out_hw, co]`, contiguous. `transposed`: the convolution that gives
 /// the input gradient from the output gradient `input`; `padding` is then
@@ -400,12 +430,12 @@ pub(crate) fn conv2d_winograd(
     let [w_out, _, _, w_in] = weight.meta.shape().dims();
     let co = if transposed { w_in } else { w_out };
     let [out_h, out_w] = out_hw;
-    let (tiles_h, tiles_w) = (out_h.div_ceil(2), out_w.div_ceil(2));
+    let (tiles_h, tiles_w) = (out_h.div_ceil(4), out_w.div_ceil(4));
     let tiles = batch * tiles_h * tiles_w;
     let client = input.client.clone();
     let storage = dtype_to_storage_type(input.dtype);
 
-    let u = empty_like(&input, &[16, ci, co]);
+    let u = empty_like(&input, &[36, ci, co]);
     let (count, dim) = launch_dims(&input, ci * co);
     unsafe {
         weight_transform_kernel::launch_unchecked(
@@ -419,6 +449,7 @@ pub(crate) fn conv2d_winograd(
             storage,
         )
     };
+
     let output = empty_like(&input, &[batch, out_h, out_w, co]);
     let v = input_transform(input, [tiles_h, tiles_w], padding);
 
@@ -428,8 +459,8 @@ pub(crate) fn conv2d_winograd(
     let xb = 8usize;
     let ub = if ci % 2 == 0 { 2 } else { 1 };
     let (t_blocks, c_blocks) = (tiles.div_ceil(xb), vectors / cb);
-    let m = empty_like(&output, &[16, tiles, co]);
-    let (count, dim) = launch_dims(&output, 16 * t_blocks * c_blocks);
+    let m = empty_like(&output, &[36, tiles, co]);
+    let (count, dim) = launch_dims(&output, 36 * t_blocks * c_blocks);
     unsafe {
         tile_product_kernel::launch_unchecked(
             &client,
@@ -468,17 +499,18 @@ pub(crate) fn conv2d_winograd(
     output
 }
 
-// The weight gradient, by F(3x3, 2x2): a tile's 2x2 output gradients q act
-// as a 2x2 filter over the tile's 4x4 inputs d, giving the tile's share of
-// the 3x3 weight gradient as Gᵀ [(A q Aᵀ) ⊙ (Bᵀ d B)] G, with the B and G
-// above and A = (Aᵀ)ᵀ (the same trilinear form as F(2x2, 3x3), read with
-// the roles of the weights and the outputs swapped). Summed over tiles the
-// products become, per ξ, a product V[ξ]ᵀ · W[ξ] over the tiles: 16
-// multiply-adds per tile where the direct sum does 36. V is the forward's
+// The weight gradient, by F(3x3, 4x4): a tile's 4x4 output gradients q act
+// as a 4x4 filter over the tile's 6x6 inputs d, giving the tile's share of
+// the 3x3 weight gradient as Gᵀ [(A q Aᵀ) ⊙ (Bᵀ d B)] G, with the B, G and
+// Aᵀ of F(4x4, 3x3) above (the same trilinear form, read with the roles of
+// the weights and the outputs swapped). Summed over tiles the products
+// become, per ξ, a product V[ξ]ᵀ · W[ξ] over the tiles: 36 multiply-adds
+// per tile of 16 outputs where the direct sum does 144. V is the forward's
 // input transform over the output's tiles.
 
-/// W = A q Aᵀ per (tile, vector of output channels): q the tile's 2x2
-/// output gradients (zero past the edge), A = [[1, 0], [1, 1], [1, −1], [0, −1]].
+/// W = A q Aᵀ per (tile, vector of output channels): q the tile's 4x4
+/// output gradients (zero past the edge), A = (Aᵀ)ᵀ with the Aᵀ of
+/// `output_transform_kernel`.
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn grad_transform_kernel<E: Numeric, N: Size>(
     out_grad: &Tensor<Vector<E, N>>,
@@ -487,7 +519,7 @@ fn grad_transform_kernel<E: Numeric, N: Size>(
     tiles_h: u32,
     #[define(E)] _dtype: ElemType,
 ) {
-    // out_grad [n, oh, ow, co] and w [16, tiles, co], contiguous, in vectors.
+    // out_grad [n, oh, ow, co] and w [36, tiles, co], contiguous, in vectors.
     let line = out_grad.vector_size();
     let ov = (out_grad.shape(3) / line) as u32;
     let out_h = out_grad.shape(1) as u32;
@@ -505,39 +537,45 @@ fn grad_transform_kernel<E: Numeric, N: Size>(
     let b = rest / tiles_h;
 
     let zero = Vector::broadcast(E::from_int(0));
-    let mut q = Array::<Vector<E, N>>::new(4usize);
+    let two = Vector::broadcast(E::from_int(2));
+    let four = Vector::broadcast(E::from_int(4));
+    let eight = Vector::broadcast(E::from_int(8));
+    // q Aᵀ: [4, 6], a row of q at a time.
+    let mut r = Array::<Vector<E, N>>::new(24usize);
     #[unroll]
-    for i in 0..2usize {
+    for i in 0..4usize {
+        let y = 4 * ty + i as u32;
+        let row = ((b * out_h + y) * out_w + 4 * tx) as usize * ov as usize + o as usize;
+        let mut q = Array::<Vector<E, N>>::new(4usize);
         #[unroll]
-        for j in 0..2usize {
-            let y = 2 * ty + i as u32;
-            let x = 2 * tx + j as u32;
+        for j in 0..4usize {
             let mut value = zero;
-            if y < out_h && x < out_w {
-                value = out_grad[((b * out_h + y) * out_w + x) as usize * ov as usize + o as usize];
+            if y < out_h && 4 * tx + (j as u32) < out_w {
+                value = out_grad[row + j * ov as usize];
             }
-            q[2 * i + j] = value;
+            q[j] = value;
         }
+        let (p, m) = (q[0] + q[2], q[1] + q[3]);
+        r[6 * i] = q[0];
+        r[6 * i + 1] = p + m;
+        r[6 * i + 2] = p - m;
+        r[6 * i + 3] = q[0] + q[1] * two + q[2] * four + q[3] * eight;
+        r[6 * i + 4] = q[0] - q[1] * two + q[2] * four - q[3] * eight;
+        r[6 * i + 5] = q[3];
     }
-    // A q: [4, 2]
-    let mut r = Array::<Vector<E, N>>::new(8usize);
-    #[unroll]
-    for j in 0..2usize {
-        r[j] = q[j];
-        r[2 + j] = q[j] + q[2 + j];
-        r[4 + j] = q[j] - q[2 + j];
-        r[6 + j] = zero - q[2 + j];
-    }
-    // (A q) Aᵀ, written as w[ξ = 4k + l][t][o].
+    // A (q Aᵀ), written as w[ξ = 6k + l][t][o].
     let plane = (tiles * ov) as usize;
     let at = pos as usize;
     #[unroll]
-    for k in 0..4usize {
-        let (a, c) = (r[2 * k], r[2 * k + 1]);
-        w[at + (4 * k) * plane] = a;
-        w[at + (4 * k + 1) * plane] = a + c;
-        w[at + (4 * k + 2) * plane] = a - c;
-        w[at + (4 * k + 3) * plane] = zero - c;
+    for l in 0..6usize {
+        let (q0, q1, q2, q3) = (r[l], r[6 + l], r[12 + l], r[18 + l]);
+        let (p, m) = (q0 + q2, q1 + q3);
+        w[at + l * plane] = q0;
+        w[at + (6 + l) * plane] = p + m;
+        w[at + (12 + l) * plane] = p - m;
+        w[at + (18 + l) * plane] = q0 + q1 * two + q2 * four + q3 * eight;
+        w[at + (24 + l) * plane] = q0 - q1 * two + q2 * four - q3 * eight;
+        w[at + (30 + l) * plane] = q3;
     }
 }
 
@@ -559,8 +597,9 @@ fn tile_weight_product_kernel<E: Numeric, N: Size>(
     #[comptime] tu: usize,
     #[define(E)] _dtype: ElemType,
 ) {
-    // v [16, tiles, ci]; w [16, tiles, co] and partials [chunks, 16, ci, co] in vectors.
+    // v [36, tiles, ci]; w [36, tiles, co] and partials [chunks, 36, ci, co] in vectors.
     let line = w.vector_size();
+    let xis = v.shape(0) as u32;
     let tiles = v.shape(1) as u32;
     let ci_n = v.shape(2) as u32;
     let ov = (w.shape(2) / line) as u32;
@@ -569,8 +608,8 @@ fn tile_weight_product_kernel<E: Numeric, N: Size>(
     let rest = pos / c_blocks;
     let i_block = rest % i_blocks;
     let rest = rest / i_blocks;
-    let xi = rest % 16;
-    let chunk = rest / 16;
+    let xi = rest % xis;
+    let chunk = rest / xis;
     if chunk >= partials.shape(0) as u32 {
         terminate!();
     }
@@ -615,7 +654,7 @@ fn tile_weight_product_kernel<E: Numeric, N: Size>(
         g_at += tu * g_step;
     }
 
-    let base = (((chunk * 16 + xi) * ci_n + i0) * ov + o0) as usize;
+    let base = (((chunk * xis + xi) * ci_n + i0) * ov + o0) as usize;
     #[unroll]
     for i in 0..ib {
         #[unroll]
@@ -626,7 +665,8 @@ fn tile_weight_product_kernel<E: Numeric, N: Size>(
 }
 
 /// The 3x3 gradient Gᵀ M G per (input channel, vector of output channels),
-/// M `[16, ci, co]` (the chunks' sum), written as `[3, 3, ci, co]`.
+/// M `[36, ci, co]` (the chunks' sum), written as `[3, 3, ci, co]`; G as in
+/// `weight_transform_kernel`.
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn weight_output_kernel<E: Float, N: Size>(
     m: &Tensor<Vector<E, N>>,
@@ -640,28 +680,30 @@ fn weight_output_kernel<E: Float, N: Size>(
     }
     let at = pos as usize;
     let plane = count as usize;
-    let half = Vector::broadcast(E::new(0.5));
-    let mut s = Array::<Vector<E, N>>::new(16usize);
+    let quarter = Vector::broadcast(E::new(0.25));
+    let sixth = Vector::broadcast(E::new(1.0 / 6.0));
+    let twelfth = Vector::broadcast(E::new(1.0 / 12.0));
+    let twenty_fourth = Vector::broadcast(E::new(1.0 / 24.0));
+    // Gᵀ M: [3, 6], a column of M at a time.
+    let mut t = Array::<Vector<E, N>>::new(18usize);
     #[unroll]
-    for k in 0..16usize {
-        s[k] = m[at + k * plane];
-    }
-    // Gᵀ M: [3, 4], Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]].
-    let mut t = Array::<Vector<E, N>>::new(12usize);
-    #[unroll]
-    for j in 0..4usize {
-        let sum = (s[4 + j] + s[8 + j]) * half;
-        t[j] = s[j] + sum;
-        t[4 + j] = (s[4 + j] - s[8 + j]) * half;
-        t[8 + j] = sum + s[12 + j];
+    for l in 0..6usize {
+        let (m0, m1, m2) = (m[at + l * plane], m[at + (6 + l) * plane], m[at + (12 + l) * plane]);
+        let (m3, m4, m5) = (m[at + (18 + l) * plane], m[at + (24 + l) * plane], m[at + (30 + l) * plane]);
+        let (p, q) = (m1 + m2, m3 + m4);
+        t[l] = m0 * quarter - p * sixth + q * twenty_fourth;
+        t[6 + l] = (m2 - m1) * sixth + (m3 - m4) * twelfth;
+        t[12 + l] = (q - p) * sixth + m5;
     }
     // (Gᵀ M) G: [3, 3], written as grad[ky][kx][i][o].
     #[unroll]
     for a in 0..3usize {
-        let sum = (t[4 * a + 1] + t[4 * a + 2]) * half;
-        grad[at + (3 * a) * plane] = t[4 * a] + sum;
-        grad[at + (3 * a + 1) * plane] = (t[4 * a + 1] - t[4 * a + 2]) * half;
-        grad[at + (3 * a + 2) * plane] = sum + t[4 * a + 3];
+        let (m0, m1, m2) = (t[6 * a], t[6 * a + 1], t[6 * a + 2]);
+        let (m3, m4, m5) = (t[6 * a + 3], t[6 * a + 4], t[6 * a + 5]);
+        let (p, q) = (m1 + m2, m3 + m4);
+        grad[at + (3 * a) * plane] = m0 * quarter - p * sixth + q * twenty_fourth;
+        grad[at + (3 * a + 1) * plane] = (m2 - m1) * sixth + (m3 - m4) * twelfth;
+        grad[at + (3 * a + 2) * plane] = (q - p) * sixth + m5;
     }
 }
 
@@ -671,7 +713,7 @@ fn weight_output_kernel<E: Float, N: Size>(
 pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTensor, padding: usize) -> CubeTensor {
     let [batch, _, _, ci] = input.meta.shape().dims();
     let [_, out_h, out_w, co] = out_grad.meta.shape().dims();
-    let (tiles_h, tiles_w) = (out_h.div_ceil(2), out_w.div_ceil(2));
+    let (tiles_h, tiles_w) = (out_h.div_ceil(4), out_w.div_ceil(4));
     let tiles = batch * tiles_h * tiles_w;
     let client = input.client.clone();
     let storage = dtype_to_storage_type(input.dtype);
@@ -680,7 +722,7 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
 
     let v = input_transform(input, [tiles_h, tiles_w], padding);
 
-    let w = empty_like(&out_grad, &[16, tiles, co]);
+    let w = empty_like(&out_grad, &[36, tiles, co]);
     let (count, dim) = launch_dims(&out_grad, tiles * vectors);
     unsafe {
         grad_transform_kernel::launch_unchecked(
@@ -697,16 +739,16 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
         )
     };
 
-    // Chunks of at least 64 tiles (256 output positions, as the direct
-    // kernel's): on ResNet-20's layers at batch 32, 4,096 invocations each.
+    // Chunks of 64 tiles (1,024 output positions): on each of ResNet-20's
+    // layers at batch 32, 2,304 invocations.
     let cb = [4usize, 2, 1].into_iter().find(|c| vectors % c == 0).unwrap();
     let ib = [8usize, 4, 2, 1].into_iter().find(|i| ci % i == 0).unwrap();
     let tiles_per_chunk = 64usize.min(tiles);
     let chunks = tiles.div_ceil(tiles_per_chunk);
     let (i_blocks, c_blocks) = (ci / ib, vectors / cb);
     let tu = 2usize;
-    let partials = empty_like(&v, &[chunks, 16, ci, co]);
-    let (count, dim) = launch_dims(&v, chunks * 16 * i_blocks * c_blocks);
+    let partials = empty_like(&v, &[chunks, 36, ci, co]);
+    let (count, dim) = launch_dims(&v, chunks * 36 * i_blocks * c_blocks);
     unsafe {
         tile_weight_product_kernel::launch_unchecked(
             &client,
@@ -726,7 +768,7 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
             storage,
         )
     };
-    let m = super::software::sum_chunks(partials, Shape::new([16, ci, co]), line);
+    let m = super::software::sum_chunks(partials, Shape::new([36, ci, co]), line);
 
     let grad = empty_like(&m, &[3, 3, ci, co]);
     let count = ci * vectors;
