@@ -255,7 +255,7 @@ fn input_transform_kernel<E: Float>(
     }
 }
 
-/// M[ξ] = V[ξ] · U[ξ] for the 16 tile elements ξ. An invocation owns one ξ,
+/// M[ξ] = V[ξ] · U[ξ] for the 36 tile elements ξ. An invocation owns one ξ,
 /// `xb` tiles and `cb` vectors of output channels, blocked as the direct
 /// kernel is (`software.rs`: 8 x 4 vector accumulators, `ub` input
 /// channels per trip of the channel loop).
@@ -271,7 +271,7 @@ fn tile_product_kernel<E: Numeric, N: Size>(
     #[comptime] ub: usize,
     #[define(E)] _dtype: ElemType,
 ) {
-    // v [16, tiles, ci]; u [16, ci, co] and m [16, tiles, co] in vectors.
+    // v [36, tiles, ci]; u [36, ci, co] and m [36, tiles, co] in vectors.
     let line = u.vector_size();
     let tiles = v.shape(1) as u32;
     let ci_n = v.shape(2) as u32;
@@ -707,7 +707,7 @@ fn weight_output_kernel<E: Float, N: Size>(
     }
 }
 
-/// The weight gradient of a 3x3, stride-1 convolution by F(3x3, 2x2):
+/// The weight gradient of a 3x3, stride-1 convolution by F(3x3, 4x4):
 /// `input` NHWC (any strides), `out_grad` NHWC contiguous; returned as a
 /// contiguous `[3, 3, in, out]` buffer.
 pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTensor, padding: usize) -> CubeTensor {
