@@ -115,7 +115,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // input channel), ResNet's (padding 1 at stride 1 and 2, the 1x1
     // stride-2 shortcut, the 3-channel stem), and odd sizes (channel counts
     // that fill no vector, padding 2, a 5x5 kernel, widths that leave a
-    // partial block of positions or a partial 2x2 tile, a batch in uneven
+    // partial block of positions or a partial 4x4 tile, a batch in uneven
     // chunks).
     let (cpu_ad, gpu_ad) = (cpu.clone().autodiff(), gpu.clone().autodiff());
     // y = conv(x, w) + bias, then dL/dx, dL/dw and dL/dbias for L = sum(y * dy).
@@ -138,15 +138,17 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             (16, 32, 8, 1, 0, 2, 2),
             (5, 6, 7, 3, 2, 1, 1),
             (8, 10, 6, 5, 1, 1, 2),
-            // A batch the weight gradient splits into chunks of 4 images, the last partial.
+            // 16 -> 16 channels with a batch of 10.
             (16, 16, 8, 3, 1, 1, 10),
             // Winograd's path (3x3, stride 1, 8 channels and more): an odd
-            // number of 4x4 tiles, channel counts that fill no vector, and
-            // padding 2 (0 for the input gradient) with a width that leaves
-            // half a tile.
+            // number of 4x4 tiles, channel counts that fill no vector,
+            // padding 2 (0 for the input gradient, whose width 6 leaves half
+            // a tile), and 81 tiles, which the weight gradient sums in
+            // chunks of 64 and 17.
             (16, 16, 9, 3, 1, 1, 1),
             (10, 9, 7, 3, 1, 1, 2),
             (8, 12, 6, 3, 2, 1, 3),
+            (16, 16, 9, 3, 1, 1, 9),
         ] {
             let out = (size + 2 * pad - k) / stride + 1;
             let x = Tensor::<4>::random([batch, cin, size, size], Distribution::Uniform(-1.0, 1.0), &cpu);
