@@ -82,7 +82,8 @@ for (const b of backends.filter((x) => x.startsWith('native-'))) {
 
 const browserBackends = backends.filter((x) => x.startsWith('browser-')).map((x) => x.slice('browser-'.length));
 if (browserBackends.length) {
-  const server = await startServer({ port: 0, root: REPO });
+  // The bench page is not part of the app: the server publishes it only when asked.
+  const server = await startServer({ port: 0, root: REPO, extraPaths: ['scripts/bench-page/'] });
   try {
     for (const backend of browserBackends) {
       const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });

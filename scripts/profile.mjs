@@ -37,7 +37,8 @@ const threads = arg('threads', '0');
 const top = Number(arg('top', '25'));
 const callers = arg('callers', null);
 
-const server = await startServer({ port: 0, root: REPO });
+// The bench page is not part of the app: the server publishes it only when asked.
+const server = await startServer({ port: 0, root: REPO, extraPaths: ['scripts/bench-page/'] });
 const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });
 
 try {

@@ -12,7 +12,8 @@ import { CHROMIUM, MINUTE, ROOT, requireBuild } from './helpers.mjs';
 
 async function check(backend) {
   requireBuild();
-  const server = await startServer({ port: 0, root: ROOT });
+  // The check page is not part of the app: the server publishes it only when asked.
+  const server = await startServer({ port: 0, root: ROOT, extraPaths: ['tests/e2e/engine/'] });
   const profile = mkdtempSync(join(tmpdir(), 'reslab-engine-'));
   const args = ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
   if (backend === 'webgpu') args.push('--enable-unsafe-webgpu');
