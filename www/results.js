@@ -10,8 +10,48 @@ export const END_STATUSES = ['finished', 'stopped', 'diverged', 'failed'];
 export const PAGE_STATUSES = ['interrupted', 'evaluated'];
 const ALL_STATUSES = new Set([...END_STATUSES, ...PAGE_STATUSES, 'running', 'preparing']);
 
+// Bounds on what one run may carry. A run comes from a file anyone can write
+// (an import) or from IndexedDB; without bounds one entry could hold a label
+// of megabytes that every table render, reload and CSV export pays for.
 const MAX_IMPORT_RUNS = 1000;
+/** Loss-curve points ("steps"). */
 const MAX_POINTS = 2_000_000;
+/** Epoch entries ("epochs"). */
+const MAX_EPOCHS = 10_000;
+/** Classes: per_class_accuracy entries, and rows and columns of confusion_matrix. */
+const MAX_CLASSES = 1_000;
+/** Test-image predictions ("test_predictions"). */
+const MAX_PREDICTIONS = 100_000;
+/** Layers with a recorded output std ("layer_std"). */
+const MAX_LAYERS = 2_000;
+
+/** Lists longer than these are refused (cutting would misstate the run). */
+export const LIST_LIMITS = Object.freeze({
+  epochs: MAX_EPOCHS,
+  steps: MAX_POINTS,
+  per_class_accuracy: MAX_CLASSES,
+  confusion_matrix: MAX_CLASSES,
+  test_predictions: MAX_PREDICTIONS,
+  layer_std: MAX_LAYERS,
+});
+
+/**
+ * Longest text each field keeps, in characters (Unicode code points, so a cut
+ * never leaves half a surrogate pair). Longer text is cut with a note rather
+ * than refused: the rest of the run is still worth having.
+ */
+export const TEXT_LIMITS = Object.freeze({
+  label: 200,
+  message: 2_000,
+  dataset_label: 200,
+  backend: 100,
+  'group.kind': 80,
+  'group.id': 80,
+  'group.name': 200,
+  'group.budget': 80,
+  'group.scale': 80,
+  'layer_std.name': 200,
+});
 
 /** Result JSON keys in the CLI's order (src/train/events.rs RunResult). */
 const RESULT_KEYS = [
@@ -122,33 +162,128 @@ const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v) => v === null || v === undefined || isNum(v);
 
+/** 10000000 → "10,000,000", the same in every locale. */
+const grouped = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+
+/** Number of code points in s (a surrogate pair counts once). */
+function codePointCount(s) {
+  let n = s.length;
+  for (let i = 0; i + 1 < s.length; i++) {
+    if (isHigh(s.charCodeAt(i)) && isLow(s.charCodeAt(i + 1))) {
+      n--;
+      i++;
+    }
+  }
+  return n;
+}
+
 /**
- * Checks an imported file's text. Returns {records, errors}: every entry that
- * is well-formed becomes a record (same shape as exportRecord), every other
- * entry an error naming it. Nothing is evaluated; unknown keys are refused.
+ * The first `max` code points of s, walking only as far as the cut: a label
+ * of megabytes is not spread into an array to find its first 200 characters.
+ */
+function firstCodePoints(s, max) {
+  let i = 0;
+  for (let n = 0; n < max && i < s.length; n++) {
+    i += isHigh(s.charCodeAt(i)) && i + 1 < s.length && isLow(s.charCodeAt(i + 1)) ? 2 : 1;
+  }
+  return s.slice(0, i);
+}
+
+/** s cut to TEXT_LIMITS[field], pushing a note when it was longer; non-strings pass. */
+function cutText(s, field, where, notes) {
+  const max = TEXT_LIMITS[field];
+  // Code points never outnumber code units, so a short string needs no walk.
+  if (typeof s !== 'string' || s.length <= max) return s;
+  const kept = firstCodePoints(s, max);
+  if (kept.length === s.length) return s;
+  notes.push(`${where} cut from ${grouped(codePointCount(s))} to ${grouped(max)} characters`);
+  return kept;
+}
+
+/**
+ * Applies TEXT_LIMITS to a record (exportRecord's shape): to every imported
+ * entry, and to records read back from IndexedDB, which may predate the
+ * limits. Returns {record, notes}: `record` is the input itself when nothing
+ * was cut, otherwise a copy sharing the unchanged parts (curves, matrices);
+ * `notes` has one line per cut, e.g. "label cut from 10,000,000 to 200 characters"
+ * or "layer_std[3].name cut from 512 to 200 characters". Lists are not bounded
+ * here: parseImport refuses an entry with an overlong list.
+ */
+export function boundRecord(rec) {
+  const notes = [];
+  if (!isObj(rec)) return { record: rec, notes };
+  let out = rec;
+  const put = (k, v) => {
+    if (v === rec[k]) return;
+    if (out === rec) out = { ...rec };
+    out[k] = v;
+  };
+  for (const k of ['label', 'message', 'dataset_label', 'backend']) put(k, cutText(rec[k], k, k, notes));
+  if (isObj(rec.group)) {
+    let group = rec.group;
+    for (const k of ['kind', 'id', 'name', 'budget', 'scale']) {
+      const v = cutText(rec.group[k], `group.${k}`, `group.${k}`, notes);
+      if (v === rec.group[k]) continue;
+      if (group === rec.group) group = { ...rec.group };
+      group[k] = v;
+    }
+    put('group', group);
+  }
+  if (Array.isArray(rec.layer_std)) {
+    let layers = rec.layer_std;
+    rec.layer_std.forEach((l, j) => {
+      if (!isObj(l)) return;
+      const name = cutText(l.name, 'layer_std.name', `layer_std[${j}].name`, notes);
+      if (name === l.name) return;
+      if (layers === rec.layer_std) layers = rec.layer_std.slice();
+      layers[j] = { ...l, name };
+    });
+    put('layer_std', layers);
+  }
+  return { record: out, notes };
+}
+
+/**
+ * Checks an imported file's text. Returns {records, errors, notes}: every
+ * entry that is well-formed becomes a record (same shape as exportRecord,
+ * text cut by boundRecord), every other entry an error naming it; `notes` has
+ * one line per cut, naming the entry ("run 3: label cut from 10,000,000 to
+ * 200 characters"). Nothing is evaluated; unknown keys and lists longer than
+ * LIST_LIMITS are refused.
  */
 export function parseImport(text, { modelIds } = {}) {
   let data;
   try {
     data = JSON.parse(text);
   } catch (err) {
-    return { records: [], errors: [`not a JSON file (${err.message})`] };
+    return { records: [], errors: [`not a JSON file (${err.message})`], notes: [] };
   }
   let list;
   if (Array.isArray(data)) list = data;
   else if (isObj(data) && Array.isArray(data.runs)) list = data.runs;
   else if (isObj(data) && isObj(data.config)) list = [data];
-  else return { records: [], errors: ['expected a run result (an object with "config") or a list of them'] };
-  if (list.length > MAX_IMPORT_RUNS) return { records: [], errors: [`${list.length} runs is more than the ${MAX_IMPORT_RUNS} one import takes`] };
+  else return { records: [], errors: ['expected a run result (an object with "config") or a list of them'], notes: [] };
+  if (list.length > MAX_IMPORT_RUNS) {
+    return { records: [], errors: [`${grouped(list.length)} runs is more than the ${grouped(MAX_IMPORT_RUNS)} one import takes`], notes: [] };
+  }
   const records = [];
   const errors = [];
+  const notes = [];
   list.forEach((entry, i) => {
     const where = `run ${i + 1}`;
     const problem = checkEntry(entry, { modelIds });
-    if (problem) errors.push(`${where}: ${problem}`);
-    else records.push(normaliseEntry(entry));
+    if (problem) {
+      errors.push(`${where}: ${problem}`);
+      return;
+    }
+    const bounded = boundRecord(normaliseEntry(entry));
+    records.push(bounded.record);
+    for (const note of bounded.notes) notes.push(`${where}: ${note}`);
   });
-  return { records, errors };
+  return { records, errors, notes };
 }
 
 function checkEntry(e, { modelIds }) {
@@ -176,6 +311,14 @@ function checkEntry(e, { modelIds }) {
   for (const k of ['test_accuracy', 'best_val_accuracy', 'final_val_accuracy']) {
     if (isNum(e[k]) && (e[k] < 0 || e[k] > 1)) return `"${k}" must be a fraction from 0 to 1`;
   }
+  // Lengths first, so an oversized list is refused before it is walked.
+  for (const [k, limit] of Object.entries(LIST_LIMITS)) {
+    const unit = k === 'steps' ? 'points' : k === 'confusion_matrix' ? 'rows' : 'entries';
+    if (Array.isArray(e[k]) && e[k].length > limit) return `"${k}" has ${grouped(e[k].length)} ${unit}, more than the ${grouped(limit)} a run may have`;
+  }
+  if (Array.isArray(e.confusion_matrix) && e.confusion_matrix.some((row) => Array.isArray(row) && row.length > MAX_CLASSES)) {
+    return `"confusion_matrix" has a row longer than ${grouped(MAX_CLASSES)} entries (at most ${grouped(MAX_CLASSES)} × ${grouped(MAX_CLASSES)})`;
+  }
   if (e.epochs !== undefined) {
     if (!Array.isArray(e.epochs)) return '"epochs" must be a list';
     for (const [j, ep] of e.epochs.entries()) {
@@ -188,7 +331,6 @@ function checkEntry(e, { modelIds }) {
   }
   if (e.steps !== undefined) {
     if (!Array.isArray(e.steps)) return '"steps" must be a list';
-    if (e.steps.length > MAX_POINTS) return `"steps" has more than ${MAX_POINTS} points`;
     for (const [j, p] of e.steps.entries()) {
       if (!isObj(p) || !isNum(p.step) || !numOrNull(p.loss) || Object.keys(p).some((k) => k !== 'step' && k !== 'loss')) {
         return `steps[${j}] must be {"step": number, "loss": number}`;
@@ -277,10 +419,27 @@ export function sortRuns(runs, col, dir) {
   });
 }
 
+/**
+ * A cell a spreadsheet could read as a formula: one starting with = + - @, tab
+ * or carriage return. Whitespace before = + - @ counts too: an importer that
+ * trims spaces (LibreOffice's "Trim spaces" option) sees the sign first once
+ * they are gone, and the escape costs such a label one character. Full-width
+ * signs (＝ ＋ － ＠) are left alone: no spreadsheet is known to evaluate them
+ * when it opens a file, and escaping them would put a stray ' before labels
+ * that merely start with one.
+ */
+const FORMULA_START = /^(?:[\t\r]|\s*[=+\-@])/;
+/**
+ * A plain number in full, as String(number) and formatNumber write them
+ * (-0.25, 1e-5, -12): kept as is so numeric columns stay numbers. Only a
+ * minus may lead; "+3" can only be typed text here and stays text.
+ */
+const PLAIN_NUMBER = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
 function csvCell(v) {
   const s = v === null || v === undefined ? '' : String(v);
-  // Quote, and defuse spreadsheet formulas (a label could start with "=").
-  const safe = /^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s) ? `'${s}` : s;
+  // The leading ' makes the spreadsheet show the text instead of evaluating it.
+  const safe = FORMULA_START.test(s) && !PLAIN_NUMBER.test(s) ? `'${s}` : s;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 

@@ -1,7 +1,8 @@
 // Shared studies and runs as data, without a browser: every config field
 // round-trips through the URL, studies (preset / grid) round-trip through
 // their link, and exported runs import back exactly; bad imports are refused
-// with a message naming the entry.
+// with a message naming the entry, oversized text is cut with a note, and the
+// CSV export never hands a spreadsheet a formula.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -17,7 +18,7 @@ import {
   stateFromQuery,
   AppState,
 } from '../../www/state.js';
-import { exportRuns, parseImport, runFromRecord, toCsv } from '../../www/results.js';
+import { LIST_LIMITS, TEXT_LIMITS, boundRecord, exportRuns, parseImport, runFromRecord, toCsv } from '../../www/results.js';
 
 /** A valid value of `key` different from its default. */
 function otherValue(key) {
@@ -60,7 +61,7 @@ test('every config field round-trips through the URL', () => {
 
 test('a preset link round-trips and bad values fall back with a message', () => {
   const q = queryForLab({ preset: 'degradation', budget: 'smoke', scale: 2 });
-  assert.deepEqual(labFromQuery(q), { lab: { preset: 'degradation', budget: 'smoke', scale: 2 }, messages: [] });
+  assert.deepEqual(labFromQuery(q), { lab: { preset: 'degradation', budget: 'smoke', scale: 2 }, messages: [], asked: true });
   assert.equal(queryForLab({ preset: 'depth', budget: 'classroom', scale: 1 }), '?preset=depth');
   const bad = labFromQuery('?preset=depth&budget=forever&scale=1e9');
   assert.deepEqual(bad.lab, { preset: 'depth', budget: 'classroom', scale: 1 });
@@ -111,9 +112,12 @@ function sampleRun(id, over = {}) {
 test('exported runs import back exactly', () => {
   const runs = [sampleRun(1), sampleRun(2, { model: 'plain20', lr: 0.1 })];
   const text = JSON.stringify(exportRuns(runs), null, 2);
-  const { records, errors } = parseImport(text);
+  const { records, errors, notes } = parseImport(text);
   assert.deepEqual(errors, []);
+  assert.deepEqual(notes, []);
   assert.equal(records.length, 2);
+  // Nothing in bounds is cut: the stored record comes back as it was.
+  for (const r of records) assert.equal(boundRecord(r).record, r);
   const again = records.map((r, i) => runFromRecord(r, { id: 10 + i, color: '#111' }));
   assert.equal(JSON.stringify(exportRuns(again), null, 2), text);
   // A CLI result (no page keys) is accepted as a single object.
@@ -153,4 +157,160 @@ test('CSV has the differing fields and defuses formulas', () => {
   assert.match(csv[0], /^run,label,model,lr,status,/);
   assert.equal(csv.length, 3);
   assert.ok(csv[2].includes(`"'=HYPERLINK(""x"")"`), csv[2]);
+});
+
+/** RFC 4180 rows: quoted cells may hold commas, quotes ("") and newlines. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c !== '"') cell += c;
+      else if (text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else quoted = false;
+    } else if (c === '"' && cell === '') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  assert.equal(quoted, false, 'unterminated quote');
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+test('CSV escapes every cell a spreadsheet could evaluate, and leaves plain numbers alone', () => {
+  const runs = [
+    sampleRun(1, { lr: -0.25 }),
+    sampleRun(2, { lr: 1e-5 }),
+    sampleRun(3, { lr: 0.1 }),
+    sampleRun(4, { lr: 0.5 }),
+  ];
+  runs[0].message = "-2+3+cmd|' /C calc'!A0";
+  runs[0].label = '-1+1|cmd';
+  runs[0].elapsed = -0.25;
+  runs[1].label = '=HYPERLINK("http://x", "y")';
+  runs[1].message = '@SUM(1+1)';
+  runs[1].imgPerS = 1e-5;
+  runs[2].label = '  =1+1';
+  runs[2].message = '+3';
+  runs[2].backend = '\t=1+1';
+  runs[3].label = '-12';
+  runs[3].message = '-0.5e-3';
+  const [head, ...rows] = parseCsv(toCsv(runs));
+  assert.equal(rows.length, 4);
+  for (const r of rows) assert.equal(r.length, head.length, r.join(' | '));
+  const cell = (i, col) => rows[i][head.indexOf(col)];
+  // Formulas, whatever they start with, come out as text.
+  assert.equal(cell(0, 'message'), "'-2+3+cmd|' /C calc'!A0");
+  assert.equal(cell(0, 'label'), "'-1+1|cmd");
+  assert.equal(cell(1, 'label'), `'=HYPERLINK("http://x", "y")`);
+  assert.equal(cell(1, 'message'), "'@SUM(1+1)");
+  assert.equal(cell(2, 'label'), "'  =1+1");
+  assert.equal(cell(2, 'message'), "'+3");
+  assert.equal(cell(2, 'backend'), "'\t=1+1");
+  // Numbers, negative or in exponent form, stay numbers.
+  assert.equal(cell(0, 'lr'), '-0.25');
+  assert.equal(cell(0, 'wall_seconds'), '-0.25');
+  assert.equal(cell(1, 'lr'), '1e-5');
+  assert.equal(cell(1, 'img_per_s'), '0.00001');
+  assert.equal(cell(1, 'test_accuracy'), '0.5');
+  assert.equal(cell(3, 'label'), '-12');
+  assert.equal(cell(3, 'message'), '-0.5e-3');
+});
+
+test('imported text is cut to its limit with a note; the rest of the run is kept', () => {
+  const good = exportRuns([sampleRun(1)])[0];
+  const huge = 'x'.repeat(10_000_000);
+  const { records, errors, notes } = parseImport(JSON.stringify([
+    good,
+    { ...good, label: huge, message: 'm'.repeat(5_000) },
+    { ...good, group: { ...good.group, name: 'g'.repeat(201), id: 'i'.repeat(81) }, layer_std: [good.layer_std[0], { name: 'n'.repeat(300), index: 1, std: 0.5 }] },
+  ]));
+  assert.deepEqual(errors, []);
+  assert.equal(records.length, 3);
+  assert.deepEqual(notes, [
+    'run 2: label cut from 10,000,000 to 200 characters',
+    'run 2: message cut from 5,000 to 2,000 characters',
+    'run 3: group.id cut from 81 to 80 characters',
+    'run 3: group.name cut from 201 to 200 characters',
+    'run 3: layer_std[1].name cut from 300 to 200 characters',
+  ]);
+  assert.equal(records[1].label, 'x'.repeat(TEXT_LIMITS.label));
+  assert.equal(records[1].message, 'm'.repeat(TEXT_LIMITS.message));
+  assert.deepEqual(records[1].steps, good.steps);
+  assert.equal(records[2].group.name.length, 200);
+  assert.equal(records[2].group.id.length, 80);
+  assert.equal(records[2].group.kind, good.group.kind);
+  assert.deepEqual(records[2].layer_std, [good.layer_std[0], { name: 'n'.repeat(200), index: 1, std: 0.5 }]);
+  // The cut run's CSV row is bounded too.
+  const csv = toCsv([runFromRecord(records[1], { id: 1, color: '#000' })]);
+  assert.ok(csv.length < 5_000, `${csv.length} characters of CSV`);
+});
+
+test('a cut never splits a surrogate pair', () => {
+  const good = exportRuns([sampleRun(1)])[0];
+  const { records, notes } = parseImport(JSON.stringify([
+    { ...good, label: '😀'.repeat(300) },
+    { ...good, label: `a${'😀'.repeat(300)}` },
+  ]));
+  assert.equal(records[0].label, '😀'.repeat(200));
+  assert.equal(records[1].label, `a${'😀'.repeat(199)}`);
+  for (const r of records) assert.ok(r.label.isWellFormed(), 'a lone surrogate was left');
+  assert.deepEqual(notes, ['run 1: label cut from 300 to 200 characters', 'run 2: label cut from 301 to 200 characters']);
+});
+
+test('a run restored from storage is cut the same way, without touching the stored record', () => {
+  const stored = { ...exportRuns([sampleRun(1)])[0], label: 'y'.repeat(1_000), dataset_label: 'd'.repeat(250), backend: 'b'.repeat(101) };
+  const copy = structuredClone(stored);
+  const { record, notes } = boundRecord(stored);
+  assert.deepEqual(stored, copy, 'boundRecord changed its input');
+  assert.equal(record.label.length, 200);
+  assert.equal(record.dataset_label.length, 200);
+  assert.equal(record.backend.length, 100);
+  assert.equal(record.steps, stored.steps, 'curves are shared, not copied');
+  assert.deepEqual(notes, [
+    'label cut from 1,000 to 200 characters',
+    'dataset_label cut from 250 to 200 characters',
+    'backend cut from 101 to 100 characters',
+  ]);
+  // Records of any shape pass through: storage may hold anything.
+  assert.deepEqual(boundRecord(null), { record: null, notes: [] });
+  assert.deepEqual(boundRecord({ label: 7 }), { record: { label: 7 }, notes: [] });
+});
+
+test('an import with a list past its limit is refused, naming the field and the limit', () => {
+  const good = exportRuns([sampleRun(1)])[0];
+  const over = (n, fill) => Array.from({ length: n + 1 }, fill);
+  const epoch = good.epochs[0];
+  const cases = [
+    [{ epochs: over(LIST_LIMITS.epochs, (_, i) => ({ ...epoch, epoch: i + 1 })) }, /^run 2: "epochs" has 10,001 entries, more than the 10,000 a run may have$/],
+    [{ per_class_accuracy: over(LIST_LIMITS.per_class_accuracy, () => 0.5) }, /^run 2: "per_class_accuracy" has 1,001 entries, more than the 1,000/],
+    [{ confusion_matrix: over(LIST_LIMITS.confusion_matrix, () => [1]) }, /^run 2: "confusion_matrix" has 1,001 rows, more than the 1,000/],
+    [{ confusion_matrix: [over(1000, () => 1)] }, /^run 2: "confusion_matrix" has a row longer than 1,000 entries \(at most 1,000 × 1,000\)$/],
+    [{ test_predictions: over(LIST_LIMITS.test_predictions, () => 3) }, /^run 2: "test_predictions" has 100,001 entries, more than the 100,000/],
+    [{ layer_std: over(LIST_LIMITS.layer_std, (_, i) => ({ name: `l${i}`, index: i, std: 1 })) }, /^run 2: "layer_std" has 2,001 entries, more than the 2,000/],
+  ];
+  for (const [extra, re] of cases) {
+    const { records, errors } = parseImport(JSON.stringify([good, { ...good, ...extra }]));
+    assert.equal(records.length, 1, Object.keys(extra)[0]);
+    assert.equal(errors.length, 1, Object.keys(extra)[0]);
+    assert.match(errors[0], re);
+  }
+  // At the limit is still fine.
+  const { errors } = parseImport(JSON.stringify([{ ...good, per_class_accuracy: Array(LIST_LIMITS.per_class_accuracy).fill(0.5) }]));
+  assert.deepEqual(errors, []);
 });

@@ -81,3 +81,20 @@ test('field parsing', () => {
   assert.deepEqual(checkConfig({ ...FALLBACK_CONFIG }), []);
   assert.equal(runLabel({ model: 'cnn', optimizer: 'adam', lr: 0.001 }), 'cnn · adam · lr 0.001');
 });
+
+test('a whole number past the safe range is refused with the maximum named', () => {
+  const max = String(Number.MAX_SAFE_INTEGER);
+  assert.deepEqual(parseField('seed', max), { ok: true, value: Number.MAX_SAFE_INTEGER });
+  const seed = parseField('seed', '9007199254740993');
+  assert.equal(seed.ok, false);
+  assert.equal(seed.error, `is too large (at most ${max})`);
+  const { state, messages } = stateFromQuery('?seed=123456789012345678901');
+  assert.equal(state.config.seed, FALLBACK_CONFIG.seed);
+  assert.equal(messages.length, 1);
+  assert.ok(messages[0].includes(`Seed is too large (at most ${max})`), messages[0]);
+  const list = parseField('milestones', '10,99999999999999999999');
+  assert.equal(list.ok, false);
+  assert.equal(list.error, `each entry is too large (at most ${max})`);
+  // A schema's own range speaks first: its bound is the one that matters.
+  assert.equal(parseField('seed', '-99999999999999999999').error, 'must be at least 0');
+});
