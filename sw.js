@@ -21,6 +21,7 @@ const SHELL = [
   './www/lab.js',
   './www/results.js',
   './www/store.js',
+  './www/tabs.js',
   './www/style.css',
   './www/favicon.svg',
   './www/vendor/uPlot.esm.js',

@@ -135,10 +135,19 @@ pub fn model_ids() -> String {
 }
 
 /// `[]` when the config is fine, else `[{field, message}, …]`.
+/// With `dataset_key` naming a loaded dataset of the config's kind, the sizes
+/// are checked against it too (a validation split that leaves no training
+/// images is refused in the form, not when the run starts).
 #[wasm_bindgen]
-pub fn validate_config(json: String) -> String {
+pub fn validate_config(json: String, dataset_key: Option<String>) -> String {
     let problems = match ExperimentConfig::from_json(&json) {
-        Ok(cfg) => cfg.validate(),
+        Ok(cfg) => {
+            let data = dataset_key.and_then(|k| STATE.with(|s| s.borrow().datasets.get(&k).cloned()));
+            match data {
+                Some(d) if d.kind == cfg.dataset => cfg.validate_against(&d),
+                _ => cfg.validate(),
+            }
+        }
         Err(e) => vec![crate::config::FieldError { field: "config", message: e }],
     };
     serde_json::to_string(&problems).expect("problems serialise")
@@ -375,6 +384,21 @@ pub fn bench(spec_json: String) -> js_sys::Promise {
             .with(|s| s.borrow().device.clone())
             .ok_or_else(|| js_err("no backend: call init_backend first"))?;
         let r = crate::bench::run(&spec, &device, name).await.map_err(js_err)?;
+        Ok(JsValue::from_str(&serde_json::to_string(&r).expect("serialises")))
+    })
+}
+
+/// Time `steps` training steps (after `warmup`) of a run's own config on the
+/// current backend, on synthetic data of its dataset's shape, within `budget`
+/// seconds: the page's measurement of this machine's speed before a study.
+#[wasm_bindgen]
+pub fn measure_config(config_json: String, warmup: u32, steps: u32, budget: f64) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let cfg = ExperimentConfig::from_json(&config_json).map_err(js_err)?;
+        let (device, name) = STATE
+            .with(|s| s.borrow().device.clone())
+            .ok_or_else(|| js_err("no backend: call init_backend first"))?;
+        let r = crate::bench::run_config(&cfg, warmup as usize, steps as usize, budget, &device, name).await.map_err(js_err)?;
         Ok(JsValue::from_str(&serde_json::to_string(&r).expect("serialises")))
     })
 }

@@ -429,7 +429,18 @@ fn unknown_file_is_reported() {
         "holiday.jpg".to_string(),
         b"\xff\xd8\xff\xe0 not a dataset".to_vec(),
     ));
-    expect_error(&files, "holiday.jpg", |p| *p == Problem::UnknownFile);
+    expect_error(&files, "holiday.jpg", |p| *p == Problem::OtherFormat("a JPEG image"));
+    // A file of no known format at all.
+    let mut files = mnist_gz().clone();
+    files.push(("notes.dat".to_string(), b"some notes".to_vec()));
+    expect_error(&files, "notes.dat", |p| *p == Problem::UnknownFile);
+    // Only a PNG renamed as the training images: it is named as a PNG, not as
+    // a dataset whose labels file is missing.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02".to_vec();
+    let e = expect_error(&[("train-images-idx3-ubyte.gz".to_string(), png)], "train-images-idx3-ubyte.gz", |p| {
+        *p == Problem::OtherFormat("a PNG image")
+    });
+    assert!(e.to_string().contains("PNG image, not a dataset file"), "{e}");
     // An IDX file whose name says neither train nor test.
     let mut files = mnist_raw().clone();
     files[0].0 = "images-idx3-ubyte".to_string();

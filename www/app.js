@@ -15,17 +15,20 @@ import {
   formatField,
   gridFromConfigs,
   labFromQuery,
-  queryForLab,
   formatNumber,
   parseField,
   queryFromState,
   runLabel,
   stateFromQuery,
+  urlWithStudy,
 } from './state.js';
+import { claimQueue, tabChannel } from './tabs.js';
+import { formatSpan, planSeconds, speedKey } from './durations.js';
 import { renderDiagram } from './diagram.js';
 import * as store from './store.js';
 import { LabPanel, copyLink } from './lab.js';
 import {
+  boundRecord,
   configColumns,
   exportRecord,
   exportRuns,
@@ -118,7 +121,9 @@ const MODEL_NOTES = {
 // ---------------------------------------------------------------- state
 
 const initial = stateFromQuery(location.search, { defaults: FALLBACK_CONFIG });
-const initialLab = labFromQuery(location.search);
+const initialLab = labFromQuery(location.search, location.hash);
+/** What was wrong with the study a link asked for: kept among the notices until dismissed. */
+const linkNotices = [...initialLab.messages];
 let state = initial.state;
 let modelIds = FALLBACK_MODEL_IDS.slice();
 let engineReady = false;
@@ -289,6 +294,14 @@ function onWorkerMessage(msg) {
       openLinkedStudy();
       renderResults();
       break;
+    case 'measured': {
+      const w = measureWaits.get(msg.id);
+      if (w) {
+        measureWaits.delete(msg.id);
+        w.resolve(Array.isArray(msg.results) ? msg.results : []);
+      }
+      break;
+    }
     case 'expanded': {
       const w = expandWaits.get(msg.id);
       if (w) {
@@ -391,10 +404,12 @@ function onWorkerError(msg) {
       else notice(message);
       break;
     }
+    case 'measure':
     case 'expand': {
-      const w = expandWaits.get(msg.id);
+      const waits = msg.context === 'measure' ? measureWaits : expandWaits;
+      const w = waits.get(msg.id);
       if (w) {
-        expandWaits.delete(msg.id);
+        waits.delete(msg.id);
         w.reject(new Error(message));
       }
       break;
@@ -445,7 +460,7 @@ function onEngineReady({ defaults, models }) {
     if (state.data === 'user') next.data = 'user';
     next.syncDatasetKind();
     state = next;
-    if (!readyBefore) setNotices(messages);
+    if (!readyBefore) setNotices([...messages, ...linkNotices]);
   }
   readyBefore = true;
   // Offer only the settings this engine knows.
@@ -612,11 +627,12 @@ async function runValidate() {
   }
 }
 
-function requestValidation(config) {
+/** The engine's problems with `config`; with a loaded dataset's key, also against that dataset's sizes. */
+function requestValidation(config, datasetKey = state.datasetKey) {
   const id = `v${++requestSeq}`;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
-    if (!send({ type: 'validate', id, config })) {
+    if (!send({ type: 'validate', id, config, datasetKey: datasets.has(datasetKey) ? datasetKey : undefined })) {
       pending.delete(id);
       resolve([]);
     }
@@ -836,9 +852,10 @@ function onDataset(key, info) {
     }
     state.syncDatasetKind();
     updateUserDataStatus();
-    scheduleValidate();
     scheduleDescribe();
   }
+  // The sizes can be checked now (e.g. a validation split as large as the training set).
+  if (key === state.datasetKey) scheduleValidate();
   updateDataInfo();
   updateButtons();
 }
@@ -1059,10 +1076,249 @@ function startRun() {
     $('drop-zone').focus();
     return;
   }
+  if (refuseReadOnly('Training')) return;
   const config = state.configForEngine();
+  const twin = pendingTwin(config, key, pendingInitModel);
+  if (twin) {
+    // Twenty quick clicks on Train must not queue twenty copies; a repeat on purpose is still one answer away.
+    const again = confirm(`An identical run (${twin.label}) is already ${twin.where}. Queue it again anyway?\n\n` +
+      'To repeat a run on purpose, another seed makes it a run of its own.');
+    if (!again) {
+      trainNote(`Already ${twin.where}: ${twin.label} with exactly these settings; not queued again.`);
+      return;
+    }
+  }
   queueRuns([{ config, label: runLabel(config), datasetKey: key, initModel: pendingInitModel }]);
+  trainNote('');
   pendingInitModel = null;
   renderLoadedModel();
+}
+
+/** A run with exactly these settings that is training or waiting: {label, where}, or null. */
+function pendingTwin(config, datasetKey, initModel) {
+  const same = (item) => item.datasetKey === datasetKeyFor(config, datasetKey) && (item.initModel ?? null) === (initModel ?? null) &&
+    canonicalJson(item.config) === canonicalJson(config);
+  if (current && !current.done && same(current)) return { label: current.label, where: 'training' };
+  const queued = queue.find(same);
+  return queued ? { label: queued.label, where: 'queued' } : null;
+}
+
+/** JSON with sorted keys, so two configs compare equal whatever order their keys were set in. */
+function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The line under the Train button: why a press did nothing, or empty. */
+function trainNote(text) {
+  const p = $('train-note');
+  p.textContent = text;
+  p.hidden = !text;
+}
+
+// ---------------------------------------------------------------- tabs
+
+/**
+ * This tab's part (see tabs.js): 'owner' trains the queue; a 'follower' shows
+ * the owner's queue and results read-only until it takes over; 'alone' where
+ * the browser cannot elect one tab.
+ */
+let tabRole = 'owner';
+const tabs = tabChannel();
+/** The owner's queue as a follower sees it: [{label, group}]. */
+let followerQueue = [];
+let nowTimer = 0;
+
+function readOnly() {
+  return tabRole === 'follower';
+}
+
+/** In a read-only tab: says why `what` does nothing here, and returns true. */
+function refuseReadOnly(what) {
+  if (!readOnly()) return false;
+  const text = `${what} happens in the other ResLab tab, which owns the queue; this tab is read-only until that tab closes.`;
+  trainNote(text);
+  notice(text);
+  return true;
+}
+
+/** Owner → other tabs: the queue as it now is. */
+function announceQueue() {
+  if (tabRole !== 'owner') return;
+  tabs.post({ type: 'queue', items: queue.map((q) => ({ label: q.label, group: q.group?.name ?? null })), held: queueHeld });
+}
+
+/** Owner → other tabs: one line on the run in progress, at most once a second. */
+function announceNow() {
+  if (tabRole !== 'owner' || nowTimer) return;
+  nowTimer = setTimeout(() => {
+    nowTimer = 0;
+    const run = current;
+    let text = 'Nothing is training.';
+    if (run && !run.done) {
+      const steps = run.totalSteps ? `step ${formatCount(run.step)} of ${formatCount(run.totalSteps)}` : `step ${formatCount(run.step)}`;
+      text = `Training now: #${run.id} ${run.label}, ${run.status === 'preparing' ? 'preparing' : steps}.`;
+    }
+    tabs.post({ type: 'now', text });
+  }, 1000);
+}
+
+function onTabMessage(msg) {
+  if (tabRole === 'owner') {
+    // A tab that just opened asks what it should show.
+    if (msg.type === 'hello') {
+      announceQueue();
+      announceNow();
+    }
+    return;
+  }
+  if (tabRole !== 'follower') return;
+  switch (msg.type) {
+    case 'queue':
+      followerQueue = Array.isArray(msg.items) ? msg.items.map((q) => ({ label: String(q?.label ?? ''), group: q?.group ? String(q.group) : null })) : [];
+      renderQueue();
+      break;
+    case 'now':
+      $('other-tab-now').textContent = String(msg.text ?? '');
+      break;
+    case 'run-saved':
+      if (Number.isSafeInteger(msg.id)) {
+        store.getRun(msg.id).then((rec) => {
+          const run = rec && runFromStored(rec);
+          if (!run || !readOnly()) return;
+          upsertRun(run);
+          renderResults();
+          renderFig7();
+        });
+      }
+      break;
+    case 'runs-deleted':
+      for (const id of Array.isArray(msg.ids) ? msg.ids : []) {
+        if (!runs.has(id)) continue;
+        runs.delete(id);
+        charts.removeRun?.(id);
+      }
+      renderResults();
+      break;
+    default:
+      break;
+  }
+}
+
+/** Decides this tab's part before anything is read from storage. */
+async function settleTabRole() {
+  tabs.onMessage(onTabMessage);
+  tabRole = await claimQueue({ onTakeOver: () => takeOver() });
+  if (tabRole === 'follower') {
+    $('other-tab-text').textContent = 'Training happens in another ResLab tab: this tab shows its queue and results read-only. ' +
+      'It takes over when that tab closes.';
+    $('other-tab').hidden = false;
+    tabs.post({ type: 'hello' });
+  }
+  updateButtons();
+}
+
+/** The tab that owned the queue closed: this one picks up its queue and runs. */
+async function takeOver() {
+  tabRole = 'owner';
+  followerQueue = [];
+  $('other-tab').hidden = true;
+  $('other-tab-now').textContent = '';
+  trainNote('');
+  await restoreRuns('when the tab training it closed');
+  notice('The tab that was training has closed: this tab now owns the queue.');
+  renderQueue();
+  lab?.refreshButtons?.();
+  updateButtons();
+}
+
+// ---------------------------------------------------------------- durations
+
+/** Seconds per training step by speedKey(config, backend): measured before a study, or a run's own once it trains. */
+const speeds = new Map();
+/** Measurements under way, by speed key, so a plan shown twice does not time its nets twice. */
+const measuring = new Map();
+const measureWaits = new Map();
+let measureSeq = 0;
+
+function requestMeasure(configs) {
+  const id = `m${++measureSeq}`;
+  return new Promise((resolve, reject) => {
+    measureWaits.set(id, { resolve, reject });
+    if (!send({ type: 'measure', id, configs })) {
+      measureWaits.delete(id);
+      reject(new Error('the training engine is not running'));
+    }
+  });
+}
+
+/** {train, test} image counts of the dataset a config trains on, once it is loaded. */
+function countsFor(config) {
+  const info = datasets.get(datasetKeyFor(config));
+  return info && Number.isFinite(info.train) && Number.isFinite(info.test) ? { train: info.train, test: info.test } : null;
+}
+
+/**
+ * How long `configs` take on this machine, {text, seconds}: the nets not yet
+ * timed on this backend are measured first (a few steps each), the datasets
+ * they train on are loaded to count their images.
+ */
+async function describeDuration(configs, progress) {
+  const backend = backendInfo?.backend;
+  if (!engineReady || !backend) return '';
+  for (const key of new Set(configs.map((c) => datasetKeyFor(c)))) {
+    if (key !== 'user' && !datasets.has(key)) await ensureDataset(key).catch(() => {});
+  }
+  const todo = new Map();
+  for (const c of configs) {
+    const k = speedKey(c, backend);
+    if (!speeds.has(k) && !measuring.has(k) && !todo.has(k)) todo.set(k, c);
+  }
+  if (todo.size) {
+    const nets = [...new Set([...todo.values()].map((c) => c.model))].join(', ');
+    progress(`Measuring this machine's speed on ${nets}${current && !current.done ? ' (once the current run ends)' : ''}…`);
+    const keys = [...todo.keys()];
+    const job = requestMeasure([...todo.values()]).then((results) => {
+      results.forEach((r, i) => {
+        if (Number.isFinite(r?.seconds_per_step) && r.seconds_per_step > 0) speeds.set(keys[i], r.seconds_per_step);
+      });
+    });
+    for (const k of keys) measuring.set(k, job);
+    try {
+      await job;
+    } finally {
+      for (const k of keys) measuring.delete(k);
+    }
+  }
+  await Promise.all(configs.map((c) => measuring.get(speedKey(c, backend))).filter(Boolean));
+  const { seconds, atMost, unknown } = planSeconds(configs, (c) => speeds.get(speedKey(c, backend)), countsFor);
+  const where = backend === 'cpu'
+    ? `on the CPU backend${backendInfo?.threads ? ` with ${backendInfo.threads} thread${backendInfo.threads === 1 ? '' : 's'}` : ''}`
+    : 'on WebGPU';
+  const perNet = new Map();
+  for (const c of configs) {
+    const s = speeds.get(speedKey(c, backend));
+    if (Number.isFinite(s)) perNet.set(`${c.model} at batch ${c.batch_size}`, s);
+  }
+  const measured = [...perNet].map(([what, s]) => `${what} ${formatSig(s)} s a step`).join(', ');
+  if (unknown === configs.length) {
+    return 'How long these runs take here is not known yet: load their dataset first.';
+  }
+  const text = `${atMost ? 'At most' : 'About'} ${formatSpan(seconds)} here, ${where}` +
+    (measured ? ` (measured on this machine: ${measured})` : '') +
+    (unknown ? `, plus ${unknown} run${unknown === 1 ? '' : 's'} whose dataset is not loaded yet` : '') + '.';
+  return { text, seconds };
+}
+
+/** " · 12 min for the queue" after the current run's ETA: the queued runs at their measured speeds. */
+function queueEtaSuffix(remaining) {
+  if (!queue.length || !backendInfo?.backend) return '';
+  const { seconds, unknown } = planSeconds(queue.map((q) => q.config), (c) => speeds.get(speedKey(c, backendInfo.backend)), countsFor);
+  const tail = unknown ? ` + ${unknown} run${unknown === 1 ? '' : 's'} not yet timed` : '';
+  return ` · whole queue ${formatSpan(remaining + seconds)}${tail}`;
 }
 
 // ---------------------------------------------------------------- queue
@@ -1084,6 +1340,7 @@ function datasetKeyFor(config, preferred) {
 }
 
 function queueRuns(items, { hold = false } = {}) {
+  if (refuseReadOnly('Queueing runs')) return;
   for (const item of items) {
     queue.push({
       qid: ++queueSeq,
@@ -1101,7 +1358,9 @@ function queueRuns(items, { hold = false } = {}) {
 }
 
 function saveQueue() {
+  if (readOnly()) return;
   store.setMeta('queue', queue.map(({ qid, ...rest }) => structuredClone(rest)));
+  announceQueue();
 }
 
 function cancelQueued(qid) {
@@ -1119,7 +1378,7 @@ function clearQueue() {
 
 /** Starts the next queued run when the engine is free. */
 function pumpQueue() {
-  if (current || queueHeld || !engineReady || !queue.length) {
+  if (current || queueHeld || !engineReady || !queue.length || readOnly()) {
     updateButtons();
     return;
   }
@@ -1177,7 +1436,7 @@ async function startQueued(item) {
   let errors = [];
   try {
     await ensureDataset(key);
-    errors = await requestValidation(run.config);
+    errors = await requestValidation(run.config, key);
   } catch (err) {
     errors = [{ field: 'dataset', message: messageOf(err) }];
   }
@@ -1225,6 +1484,10 @@ function onRunEvent(runId, event) {
       run.epoch = num(event.epoch) ?? run.epoch;
       run.imgPerS = num(event.img_per_s) ?? run.imgPerS;
       run.elapsed = num(event.elapsed) ?? run.elapsed;
+      // A run's own speed is the best measure for the runs like it still to come.
+      if (run.imgPerS > 0 && run.step >= 10 && run.backend) {
+        speeds.set(speedKey(run.config, run.backend), run.config.batch_size / run.imgPerS);
+      }
       run.lr = num(event.lr) ?? run.lr;
       if (event.memory && typeof event.memory === 'object') {
         // The page's own JS heap beside it (Chromium only).
@@ -1396,6 +1659,7 @@ let progressLast = 0;
 /** Renders the progress panel on an animation frame, at most twice a second. */
 function scheduleProgress(run) {
   progressRun = run;
+  announceNow();
   if (progressFrame || progressTimer) return;
   // Twice a second: readable, and few distinct strings for the browser to lay out.
   const wait = 500 - (performance.now() - progressLast);
@@ -1434,7 +1698,7 @@ function renderProgress(run) {
   $('run-memory').textContent = Number.isFinite(run.memory?.wasm) ? formatBytes(run.memory.wasm) : '—';
   if (!run.done && total && run.step > 0 && run.elapsed > 0) {
     const remaining = (run.elapsed * (total - run.step)) / run.step;
-    $('run-eta').textContent = formatDuration(remaining);
+    $('run-eta').textContent = formatDuration(remaining) + queueEtaSuffix(remaining);
   } else {
     $('run-eta').textContent = '—';
   }
@@ -1477,10 +1741,12 @@ function flashStatus(text) {
 function updateButtons() {
   const running = !!current;
   const train = $('train');
-  train.disabled = !engineReady || hasErrors();
+  train.disabled = !engineReady || hasErrors() || readOnly();
   // While a run trains, Train queues the current settings behind it.
   train.textContent = running || queue.length ? 'Add to queue' : 'Train';
-  train.title = !engineReady
+  train.title = readOnly()
+    ? 'Training happens in the other ResLab tab'
+    : !engineReady
     ? engineFailed ? 'The training engine is not available' : 'The training engine is starting'
     : hasErrors() ? 'Fix the highlighted settings first' : '';
   const pause = $('pause');
@@ -1493,6 +1759,8 @@ function updateButtons() {
   $('backend').disabled = false;
   $('fs-data').classList.toggle('busy', running);
   for (const id of ['data-files', 'load-url', 'data-url']) $(id).disabled = running || !engineReady;
+  for (const id of ['import-runs', 'clear-results', 'queue-clear', 'queue-resume']) $(id).disabled = readOnly();
+  lab?.refreshButtons?.();
 }
 
 function focusFirstError() {
@@ -1693,10 +1961,12 @@ function selectRun(id) {
 }
 
 function deleteRunAsked(run) {
+  if (refuseReadOnly('Deleting runs')) return;
   if (!confirm(`Delete run #${run.id} (${run.label})? Its curves and results will be gone; export it first to keep a copy.`)) return;
   runs.delete(run.id);
   store.deleteRun(run.id);
   store.deleteCheckpoint(run.id);
+  tabs.post({ type: 'runs-deleted', ids: [run.id] });
   charts.removeRun?.(run.id);
   if (selectedRunId === run.id) selectedRunId = null;
   renderResults();
@@ -1722,15 +1992,18 @@ function downloadJson(name, value) {
 
 /** Saves a run's record (config, curves, results) in IndexedDB. */
 function persistRun(run) {
+  if (readOnly()) return;
   const rec = {
     id: run.id,
     color: run.color,
     datasetKey: run.datasetKey,
     createdAt: run.createdAt,
     checkpoint: run.checkpoint ?? null,
-    record: exportRecord(run),
+    // The same limits as an import: a label from a shared link cannot grow the store without bound.
+    record: boundRecord(exportRecord(run)).record,
   };
   store.putRun(rec).then(() => {
+    tabs.post({ type: 'run-saved', id: run.id });
     const problem = store.storageProblem();
     if (problem && !storageWarned) {
       storageWarned = true;
@@ -1740,29 +2013,56 @@ function persistRun(run) {
 }
 let storageWarned = false;
 
-/** Brings back the runs of earlier visits; a run cut off by the reload is marked interrupted. */
-async function restoreRuns() {
+/**
+ * Brings back the runs of earlier visits (and, in a tab that takes over the
+ * queue, those the other tab kept). In the tab that owns the queue a run cut
+ * off by a reload or by its tab closing is marked interrupted and the stored
+ * queue waits for the user's go; a read-only tab shows both as they are.
+ */
+async function restoreRuns(cause = 'by a page reload') {
   const stored = await store.allRuns();
   for (const rec of stored) {
-    if (!rec || !Number.isSafeInteger(rec.id) || !rec.record?.config) continue;
-    const run = runFromRecord(rec.record, { id: rec.id, color: rec.color ?? colorFor(rec.id - 1), datasetKey: rec.datasetKey ?? null, createdAt: rec.createdAt });
-    if (rec.checkpoint && Number.isFinite(rec.checkpoint.epoch)) run.checkpoint = rec.checkpoint;
-    if (run.status === 'running' || run.status === 'preparing') {
+    const run = runFromStored(rec);
+    if (!run) continue;
+    if (!readOnly() && (run.status === 'running' || run.status === 'preparing') && !(current && current.id === run.id)) {
       run.status = 'interrupted';
-      run.message = `Interrupted by a page reload after step ${run.step || 0}.` +
+      run.message = `Interrupted ${cause} after step ${run.step || 0}.` +
         (run.checkpoint ? ` It can be resumed from its checkpoint at epoch ${run.checkpoint.epoch}.` : '');
       persistRun(run);
+    } else if (!readOnly() && run.cutOnLoad) {
+      persistRun(run); // stored again, cut to size
     }
-    addRestoredRun(run);
+    if (!(current && current.id === run.id)) upsertRun(run);
   }
   const saved = await store.getMeta('queue');
-  if (Array.isArray(saved) && saved.length) {
-    const items = saved.filter((q) => q && typeof q === 'object' && q.config && typeof q.config === 'object');
+  const items = Array.isArray(saved) ? saved.filter((q) => q && typeof q === 'object' && q.config && typeof q.config === 'object') : [];
+  if (readOnly()) {
+    followerQueue = items.map((q) => ({ label: String(q.label ?? runLabel(q.config)), group: q.group?.name ?? null }));
+    renderQueue();
+  } else if (items.length && !queue.length) {
     queueRuns(items, { hold: true });
-    notice(`${items.length} queued run${items.length === 1 ? '' : 's'} from before the reload ${items.length === 1 ? 'is' : 'are'} waiting: press “Run queue” to go on.`);
+    notice(`${items.length} queued run${items.length === 1 ? '' : 's'} ${items.length === 1 ? 'is' : 'are'} waiting from before: press “Run queue” to go on.`);
   }
   if (stored.length) renderResults();
   if (store.storageProblem()) notice(store.storageProblem());
+}
+
+/** The page's run for a stored record, or null for a record that is not one. */
+function runFromStored(rec) {
+  if (!rec || !Number.isSafeInteger(rec.id) || !rec.record?.config) return null;
+  // Records stored before the import limits existed are cut to them on the way in.
+  const { record, notes } = boundRecord(rec.record);
+  if (notes.length) console.warn(`ResLab: run #${rec.id}: ${notes.join('; ')}`);
+  const run = runFromRecord(record, { id: rec.id, color: rec.color ?? colorFor(rec.id - 1), datasetKey: rec.datasetKey ?? null, createdAt: rec.createdAt });
+  if (rec.checkpoint && Number.isFinite(rec.checkpoint.epoch)) run.checkpoint = rec.checkpoint;
+  run.cutOnLoad = notes.length > 0;
+  return run;
+}
+
+/** Adds a run, or replaces the one with its id (charts included). */
+function upsertRun(run) {
+  if (runs.has(run.id)) charts.removeRun?.(run.id);
+  addRestoredRun(run);
 }
 
 function addRestoredRun(run) {
@@ -1775,6 +2075,7 @@ function addRestoredRun(run) {
 }
 
 async function importRunsFromFile(file) {
+  if (refuseReadOnly('Importing runs')) return;
   const box = $('import-status');
   box.hidden = false;
   box.className = 'hint';
@@ -1791,14 +2092,14 @@ async function importRunsFromFile(file) {
     box.textContent = `${file.name}: could not be read (${messageOf(err)}).`;
     return;
   }
-  const { records, errors } = parseImport(text, { modelIds });
+  const { records, errors, notes } = parseImport(text, { modelIds });
   // The engine has the last word on every config.
   const accepted = [];
   for (const [i, rec] of records.entries()) {
     let problems = [];
     if (engineReady) {
       try {
-        problems = await requestValidation(rec.config);
+        problems = await requestValidation(rec.config, null);
       } catch (err) {
         problems = [{ field: 'config', message: messageOf(err) }];
       }
@@ -1816,6 +2117,7 @@ async function importRunsFromFile(file) {
   renderFig7();
   const parts = [`${file.name}: imported ${accepted.length} run${accepted.length === 1 ? '' : 's'}`];
   if (errors.length) parts.push(`${errors.length} skipped — ${errors.slice(0, 5).join(' · ')}${errors.length > 5 ? ' …' : ''}`);
+  if (notes?.length) parts.push(`${notes.length} field${notes.length === 1 ? '' : 's'} cut to size — ${notes.slice(0, 5).join(' · ')}${notes.length > 5 ? ' …' : ''}`);
   box.textContent = `${parts.join('; ')}.`;
   box.className = errors.length ? 'error' : 'hint';
   box.setAttribute('data-testid', 'import-status');
@@ -1829,6 +2131,7 @@ function exportAll(kind) {
 }
 
 async function clearAllRuns() {
+  if (refuseReadOnly('Deleting runs')) return;
   const done = [...runs.values()].filter((r) => r.done);
   if (!done.length) return;
   if (!confirm(`Delete all ${done.length} finished runs? Export them first to keep a copy.`)) return;
@@ -1838,6 +2141,7 @@ async function clearAllRuns() {
   }
   await store.clearRuns();
   await store.clearCheckpoints();
+  tabs.post({ type: 'runs-deleted', ids: done.map((r) => r.id) });
   for (const r of runs.values()) persistRun(r);
   selectedRunId = null;
   renderResults();
@@ -1946,9 +2250,11 @@ function setupLab() {
       $('run-panel').scrollIntoView?.({ block: 'nearest' });
     },
     baseConfig: () => state.configForEngine(),
-    linkFor: (l) => new URL(queryForLab(l), location.href).href,
+    linkFor: (l) => studyLink(l),
     modelIds: () => modelIds,
     hasFullData: (kind) => state.userKind === kind && datasets.has('user'),
+    canQueue: () => !readOnly(),
+    duration: (configs, progress) => describeDuration(configs, progress),
   });
   $('queue-clear').addEventListener('click', () => {
     if (queue.length > 1 && !confirm(`Remove the ${queue.length} runs waiting in the queue?`)) return;
@@ -1962,23 +2268,90 @@ function setupLab() {
   $('queue-link').addEventListener('click', async () => {
     const configs = [...(current && !current.done ? [current.config] : []), ...queue.map((q) => q.config)];
     if (!configs.length) return;
-    const link = new URL(queryForLab({ grid: gridFromConfigs(configs, state.defaults, 'Shared queue') }), location.href).href;
-    await copyLink(link, $('queue-link-status'));
+    const grid = gridFromConfigs(configs, state.defaults, 'Shared queue');
+    const status = $('queue-link-status');
+    // A link is handed out only if the engine that will open it accepts it (e.g. not more runs than a grid may have).
+    try {
+      await requestExpand({ grid });
+    } catch (err) {
+      status.textContent = `This queue cannot be shared as one link: ${messageOf(err)}. Share its studies one by one instead.`;
+      status.hidden = false;
+      return;
+    }
+    await copyLink(studyLink({ grid }), status);
+  });
+  window.addEventListener('hashchange', () => {
+    // A grid link pasted into this tab's address bar changes only the fragment: no reload.
+    const linked = labFromQuery('', location.hash);
+    for (const m of linked.messages) notice(m);
+    if (linked.lab) openLinkedStudy(linked.lab);
+    else if (linked.asked) dropStudyFromUrl();
   });
 }
 
-/** A study named in the URL (?preset=… or ?grid=…) is shown, ready to run with one click. */
-function openLinkedStudy() {
-  if (!initialLab.lab) return;
-  if (initialLab.lab.preset) lab.selectPreset(initialLab.lab.preset, initialLab.lab);
-  else if (initialLab.lab.grid) lab.showGrid(initialLab.lab.grid);
+/** The link that opens a study on this page (a preset in the query, a grid in the fragment). */
+function studyLink(study) {
+  return urlWithStudy(`${location.origin}${location.pathname}`, study);
+}
+
+/** Removes a study the page could not open from the address bar, so a reload or a copy does not repeat it. */
+function dropStudyFromUrl() {
+  history.replaceState(null, '', urlWithStudy(location.href, null));
+}
+
+let linkedStudyOpened = false;
+
+/**
+ * A study named in the URL (?preset=… or #grid=…) is shown, ready to run with
+ * one click; one the page cannot open gets a notice saying why, and leaves the URL.
+ */
+async function openLinkedStudy(linked = initialLab.lab) {
+  if (!linked) {
+    if (initialLab.asked && !linkedStudyOpened) dropStudyFromUrl();
+    linkedStudyOpened = true;
+    return;
+  }
+  if (linked === initialLab.lab) {
+    // The presets arrive again after an engine restart: the link is opened once.
+    if (linkedStudyOpened) return;
+    linkedStudyOpened = true;
+  }
   $('lab-panel').scrollIntoView?.({ block: 'start' });
+  if (linked.preset) {
+    if (!presetById(linked.preset)) {
+      const ids = (lab?.presets ?? []).map((p) => p.id).join(', ');
+      notice(`This link asks for the study “${linked.preset}”, which ResLab does not have${ids ? ` (its studies: ${ids})` : ''}; nothing was loaded.`);
+      dropStudyFromUrl();
+      return;
+    }
+    lab.selectPreset(linked.preset, linked);
+    if (linked === initialLab.lab && initialLab.messages.length) history.replaceState(null, '', urlWithStudy(location.href, linked));
+  } else if (linked.grid) {
+    const why = await lab.showGrid(linked.grid);
+    if (why) {
+      notice(`This link's grid cannot be run: ${why}; nothing was loaded.`);
+      dropStudyFromUrl();
+    }
+  }
 }
 
 function renderQueue() {
   const box = $('queue-box');
   const list = $('queue-list');
   list.replaceChildren();
+  if (readOnly()) {
+    box.hidden = followerQueue.length === 0;
+    for (const id of ['queue-resume', 'queue-clear']) $(id).hidden = true;
+    for (const item of followerQueue) {
+      const li = document.createElement('li');
+      li.setAttribute('data-testid', 'queued-run');
+      li.textContent = `${item.label}${item.group ? ` (${item.group})` : ''}`;
+      list.append(li);
+    }
+    updateButtons();
+    return;
+  }
+  $('queue-clear').hidden = false;
   box.hidden = queue.length === 0;
   $('queue-resume').hidden = !queueHeld || queue.length === 0;
   queue.forEach((item, i) => {
@@ -1997,6 +2370,7 @@ function renderQueue() {
     list.append(li);
   });
   updateButtons();
+  announceNow();
 }
 
 /** Per-study summary tables: paper numbers beside ours; the optimizers study as optimizer × dataset. */
@@ -2245,6 +2619,7 @@ const resumeWaits = new Map();
 
 /** Queues the rest of an interrupted run, starting from its checkpoint's weights. */
 async function resumeRun(run) {
+  if (refuseReadOnly('Resuming a run')) return;
   const ck = await store.getCheckpoint(run.id);
   if (!ck?.bytes) {
     notice(`The checkpoint of run #${run.id} is gone; queue its settings again to rerun it.`);
@@ -2369,7 +2744,7 @@ function applyConfig(config) {
 }
 
 async function evaluateLoaded() {
-  if (!loadedModel) return;
+  if (!loadedModel || refuseReadOnly('Evaluating a model')) return;
   const { key, name, config } = loadedModel;
   const datasetKey = datasetKeyFor(config);
   try {
@@ -2406,16 +2781,23 @@ function onEvaluation(msg) {
 
 // ---------------------------------------------------------------- notices
 
+/**
+ * Sets the notices about the page's address (first, in order); other notices
+ * stay. The address is read twice, the second time against the engine's own
+ * defaults, and the second reading replaces the first.
+ */
 function setNotices(messages) {
   const list = $('notice-list');
-  list.replaceChildren();
+  for (const li of list.querySelectorAll('li[data-from-url]')) li.remove();
   if (chartsError) messages = [chartsError, ...messages];
+  const first = list.firstChild;
   for (const m of messages) {
     const li = document.createElement('li');
     li.textContent = m;
-    list.append(li);
+    li.dataset.fromUrl = '';
+    list.insertBefore(li, first);
   }
-  $('notices').hidden = messages.length === 0;
+  $('notices').hidden = list.children.length === 0;
 }
 
 function notice(message) {
@@ -2551,11 +2933,14 @@ function main() {
   bindDataLoading();
   bindRunControls();
   setupLab();
-  setNotices([...initial.messages, ...initialLab.messages]);
+  setNotices([...initial.messages, ...linkNotices]);
+  if (initialLab.asked && !initialLab.lab) dropStudyFromUrl();
   updateButtons();
   setRunState('idle', 'Idle');
   scheduleValidate();
-  restoreRuns()
+  // Which tab owns the queue is settled before storage is read: a read-only tab must not mark the owner's run interrupted.
+  settleTabRole()
+    .then(() => restoreRuns())
     .catch((err) => notice(`Earlier runs could not be restored: ${messageOf(err)}`))
     .finally(() => {
       renderFig7();

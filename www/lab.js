@@ -35,6 +35,9 @@ export class LabPanel {
    * @param {(query:string)=>string} o.linkFor  absolute link for a study query
    * @param {()=>string[]} o.modelIds
    * @param {(kind:string)=>boolean} o.hasFullData  whether the user's own files of that kind are loaded
+   * @param {()=>boolean} [o.canQueue]  false while another tab owns the queue
+   * @param {(configs:object[], progress:(text:string)=>void)=>Promise<string>} [o.duration]
+   *   how long these runs take on this machine (measured), as a sentence
    */
   constructor(o) {
     this.o = o;
@@ -46,6 +49,7 @@ export class LabPanel {
     this.planSeq = 0;
     this.axes = [{ field: 'model', values: 'plain20, resnet20' }];
     this.gridName = '';
+    this.durationSeq = {};
     this.bind();
   }
 
@@ -143,6 +147,7 @@ export class LabPanel {
       if (seq !== this.planSeq) return;
       this.plan = { kind: 'preset', runs };
       this.showPlan($('preset-plan'), runs);
+      this.showDuration('preset-duration', runs);
       // The paper's recipe holds out 5,000 validation images: the built-in samples are too small.
       const names = { mnist: 'MNIST', cifar10: 'CIFAR-10', 'fashion-mnist': 'Fashion-MNIST' };
       const missing = [...new Set(runs.map((r) => r.config?.dataset))].filter((k) => !this.o.hasFullData(k)).map((k) => names[k] ?? k);
@@ -151,11 +156,30 @@ export class LabPanel {
       warn.textContent = warn.hidden ? '' : `The paper's recipe needs the full ${missing.join(' and ')} dataset` +
         `${missing.length > 1 ? 's' : ''}: load ${missing.length > 1 ? 'them' : 'it'} with “Load files…” first. ` +
         'On the built-in samples these runs stop at once with a message.';
-      $('preset-queue').disabled = runs.length === 0;
+      $('preset-queue').disabled = runs.length === 0 || !this.canQueue();
       $('preset-queue').textContent = `Run these ${runs.length} runs`;
     } catch (err) {
       if (seq !== this.planSeq) return;
       $('preset-plan').replaceChildren(h('li', { class: 'error', text: String(err?.message ?? err) }));
+    }
+  }
+
+  /** Says how long the planned runs take on this machine, measuring its speed first if need be. */
+  async showDuration(id, runs) {
+    const box = $(id);
+    const seq = (this.durationSeq[id] = (this.durationSeq[id] ?? 0) + 1);
+    // A sentence, or {text, seconds}: the seconds are kept on the element for tests and tools.
+    const show = (said) => {
+      if (seq !== this.durationSeq[id]) return;
+      box.textContent = typeof said === 'string' ? said : said.text;
+      box.dataset.seconds = typeof said === 'string' ? '' : String(Math.round(said.seconds));
+    };
+    show('');
+    if (!this.o.duration || !runs.length) return;
+    try {
+      show(await this.o.duration(runs.map((r) => r.config), show));
+    } catch (err) {
+      show(`How long these runs take here could not be measured: ${err?.message ?? err}`);
     }
   }
 
@@ -245,7 +269,8 @@ export class LabPanel {
       if (seq !== this.planSeq) return;
       this.gridPlan = { spec, runs };
       this.showPlan(out, runs);
-      $('grid-queue').disabled = runs.length === 0;
+      this.showDuration('grid-duration', runs);
+      $('grid-queue').disabled = runs.length === 0 || !this.canQueue();
       $('grid-queue').textContent = `Run these ${runs.length} runs`;
     } catch (err) {
       if (seq !== this.planSeq) return;
@@ -253,7 +278,20 @@ export class LabPanel {
     }
   }
 
-  /** Shows a grid from a shared link (its base replaces nothing on the page: it is used as is). */
+  canQueue() {
+    return this.o.canQueue ? this.o.canQueue() : true;
+  }
+
+  /** Enables the Run buttons where a plan is shown and this tab may queue. */
+  refreshButtons() {
+    $('preset-queue').disabled = !this.plan?.runs?.length || !this.canQueue();
+    $('grid-queue').disabled = !this.gridPlan?.runs?.length || !this.canQueue();
+  }
+
+  /**
+   * Shows a grid from a shared link (its base replaces nothing on the page: it is used as is).
+   * Resolves to null, or to why the engine cannot run it.
+   */
   async showGrid(spec) {
     this.sharedGrid = spec;
     $('grid-builder').open = true;
@@ -269,10 +307,14 @@ export class LabPanel {
       const runs = await this.o.expand({ grid: spec });
       this.gridPlan = { spec, runs };
       this.showPlan(out, runs);
-      $('grid-queue').disabled = runs.length === 0;
+      this.showDuration('grid-duration', runs);
+      $('grid-queue').disabled = runs.length === 0 || !this.canQueue();
       $('grid-queue').textContent = `Run these ${runs.length} runs`;
+      return runs.length ? null : 'it has no runs';
     } catch (err) {
-      out.replaceChildren(h('li', { class: 'error', text: `The shared grid cannot be run: ${err?.message ?? err}` }));
+      const why = String(err?.message ?? err);
+      out.replaceChildren(h('li', { class: 'error', text: `The shared grid cannot be run: ${why}` }));
+      return why;
     }
   }
 
@@ -288,15 +330,24 @@ export class LabPanel {
   }
 
   async copyLink(kind) {
+    const status = $(kind === 'preset' ? 'preset-link-status' : 'grid-link-status');
     let lab;
     if (kind === 'preset') lab = { preset: this.selected, budget: this.budget, scale: this.scale };
     else {
       const spec = this.gridPlan?.spec ?? this.gridSpec().spec;
       if (!spec) return;
       lab = { grid: spec };
+      // A link is handed out only if the engine that will open it accepts it.
+      try {
+        await this.o.expand({ grid: spec });
+      } catch (err) {
+        status.textContent = `This grid cannot be shared as a link: ${err?.message ?? err}`;
+        status.hidden = false;
+        return;
+      }
     }
     const link = this.o.linkFor(lab);
-    await copyLink(link, $(kind === 'preset' ? 'preset-link-status' : 'grid-link-status'));
+    await copyLink(link, status);
     history.replaceState(null, '', link);
   }
 }

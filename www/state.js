@@ -136,6 +136,17 @@ function checkRange(schema, n) {
 }
 
 /**
+ * Why a whole number is refused when a schema's own range lets it through:
+ * past Number.MAX_SAFE_INTEGER the page (and the URL round trip) would carry
+ * a neighbouring number instead of the one typed.
+ */
+function unsafeInteger(n) {
+  return n > 0
+    ? `is too large (at most ${Number.MAX_SAFE_INTEGER})`
+    : `is too small (at least ${Number.MIN_SAFE_INTEGER})`;
+}
+
+/**
  * Parses the text of one field (from a control or the URL).
  * Returns {ok:true, value} or {ok:false, error}.
  * `defaultValue` is only used to infer the type of fields outside the schema.
@@ -160,7 +171,7 @@ export function parseField(key, text, { modelIds, defaultValue } = {}) {
       const n = Number(raw);
       if (!Number.isFinite(n)) return { ok: false, error: 'must be a finite number' };
       if (schema.type === 'int' && !Number.isInteger(n)) return { ok: false, error: 'must be a whole number' };
-      if (schema.type === 'int' && !Number.isSafeInteger(n)) return { ok: false, error: 'is too large' };
+      if (schema.type === 'int' && !Number.isSafeInteger(n)) return { ok: false, error: checkRange(schema, n) ?? unsafeInteger(n) };
       const bad = checkRange(schema, n);
       if (bad) return { ok: false, error: bad };
       return { ok: true, value: n };
@@ -177,8 +188,7 @@ export function parseField(key, text, { modelIds, defaultValue } = {}) {
       for (const p of parts) {
         if (!/^\d+$/.test(p)) return { ok: false, error: 'must be whole numbers separated by commas' };
         const n = Number(p);
-        if (!Number.isSafeInteger(n)) return { ok: false, error: 'is too large' };
-        const bad = checkRange(schema, n);
+        const bad = checkRange(schema, n) ?? (Number.isSafeInteger(n) ? null : unsafeInteger(n));
         if (bad) return { ok: false, error: `each entry ${bad}` };
         out.push(n);
       }
@@ -408,21 +418,35 @@ export function decodeJsonParam(text) {
 }
 
 /**
- * The study a URL asks for: {preset, budget, scale} or {grid}, or null.
+ * The study a link asks for: {preset, budget, scale} or {grid}, or null.
+ * A preset travels in the query (`?preset=depth&budget=smoke`); a grid in the
+ * fragment (`#grid=…`), which never reaches the server, so a long queue's
+ * link is not cut off by a server's header limit (older links with `?grid=`
+ * still open). `search` may hold a fragment too ("?a=1#grid=…").
  * Only the shape is checked here; the engine expands and validates it.
- * Returns {lab, messages}.
+ * Returns {lab, messages, asked}: `asked` says the link named a study at all.
  */
-export function labFromQuery(search) {
-  const params = new URLSearchParams(search);
+export function labFromQuery(search, hash = '') {
+  let query = String(search ?? '');
+  let fragment = String(hash ?? '');
+  const cut = query.indexOf('#');
+  if (cut >= 0) {
+    if (!fragment) fragment = query.slice(cut);
+    query = query.slice(0, cut);
+  }
+  const params = new URLSearchParams(query);
+  const frag = new URLSearchParams(fragment.replace(/^#/, ''));
   const messages = [];
   let lab = null;
-  if (params.has('grid')) {
+  const gridText = frag.has('grid') ? frag.get('grid') : params.has('grid') ? params.get('grid') : null;
+  const asked = gridText !== null || LAB_KEYS.some((k) => params.has(k));
+  if (gridText !== null) {
     try {
-      const grid = decodeJsonParam(params.get('grid'));
+      const grid = decodeJsonParam(gridText);
       if (!grid || typeof grid !== 'object' || Array.isArray(grid)) throw new Error('must be a JSON object');
       lab = { grid };
     } catch (err) {
-      messages.push(`URL value grid=… ${err.message}; no study was loaded.`);
+      messages.push(`This link's grid (grid=${truncate(gridText, 24)}) ${err.message}; no study was loaded.`);
     }
   } else if (params.has('preset')) {
     const id = String(params.get('preset')).trim().toLowerCase();
@@ -441,21 +465,40 @@ export function labFromQuery(search) {
         else messages.push(`URL value scale=${truncate(params.get('scale'))} must be a number from 0.1 to 100; using 1.`);
       }
     }
+  } else if (asked) {
+    messages.push(`URL values ${LAB_KEYS.filter((k) => params.has(k)).join(', ')} need a preset=… to go with; no study was loaded.`);
   }
-  return { lab, messages };
+  return { lab, messages, asked };
 }
 
-/** Query string of a study, to append to the page's address. */
+/** The part of a link that names a study: "?preset=…" for a preset, "#grid=…" for a grid. */
 export function queryForLab(lab) {
+  if (lab?.grid) return `#grid=${encodeJsonParam(lab.grid)}`;
   const params = new URLSearchParams();
-  if (lab?.grid) params.set('grid', encodeJsonParam(lab.grid));
-  else if (lab?.preset) {
+  if (lab?.preset) {
     params.set('preset', lab.preset);
     if (lab.budget && lab.budget !== 'classroom') params.set('budget', lab.budget);
     if (lab.scale && lab.scale !== 1) params.set('scale', formatNumber(lab.scale));
   }
   const s = params.toString();
   return s ? `?${s}` : '';
+}
+
+/**
+ * `href` with its study replaced by `lab` (or removed, for null): the other
+ * query values (the settings) are kept. Used to clean a link that named a
+ * study the page could not open, and to build a study's link.
+ */
+export function urlWithStudy(href, lab) {
+  const url = new URL(href);
+  for (const k of LAB_KEYS) url.searchParams.delete(k);
+  const frag = new URLSearchParams(url.hash.replace(/^#/, ''));
+  if (frag.has('grid')) url.hash = '';
+  if (lab?.grid) url.hash = queryForLab(lab);
+  else if (lab?.preset) {
+    for (const [k, v] of new URLSearchParams(queryForLab(lab).slice(1))) url.searchParams.set(k, v);
+  }
+  return url.href;
 }
 
 /** The config fields (besides seed-like bookkeeping) whose values differ between configs. */

@@ -78,6 +78,11 @@ export function putRun(record) {
   return request('runs', 'readwrite', (s) => s.put(record));
 }
 
+/** One run record, or null. */
+export function getRun(id) {
+  return request('runs', 'readonly', (s) => s.get(id));
+}
+
 export function deleteRun(id) {
   return request('runs', 'readwrite', (s) => s.delete(id));
 }

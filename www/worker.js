@@ -9,7 +9,7 @@
 //   {type:'load-files', files:[{name, bytes:ArrayBuffer}], hint}
 //   {type:'load-url', url, hint}            (url may hold several URLs separated by spaces)
 //   {type:'describe', config, id?}
-//   {type:'validate', config, id}
+//   {type:'validate', config, id, datasetKey?}   datasetKey: also check sizes against that loaded dataset
 //   {type:'train', runId, config, datasetKey, initModel?}   the model is kept under String(runId)
 //   {type:'pause'|'resume'|'stop'}
 //   {type:'presets'}
@@ -20,6 +20,7 @@
 //   {type:'evaluate-model', key, datasetKey, id}
 //   {type:'layer-stats', runId, datasetKey, n}
 //   {type:'images', datasetKey, count}
+//   {type:'measure', id, configs:[config]}   times a few training steps of each config on this backend
 //   {type:'debug-lose-device'}              tests only: destroys the GPU device
 //   {type:'debug-gpu-error'}                tests only: an invalid call on the GPU device
 //   {type:'debug-crash'}                    tests only: a wasm trap, as out-of-memory would give
@@ -40,6 +41,7 @@
 //   {type:'evaluation', id, key, result}
 //   {type:'layer-stats', runId, stats:[{name, index, std}]}
 //   {type:'images', datasetKey, pixels:Uint8Array, meta:{labels, classes, channels, height, width}}
+//   {type:'measured', id, backend, results:[{seconds_per_step, steps_timed}]}   one per config, in order
 //   {type:'device-lost', runId, message}  the page restarts the worker
 //   {type:'gpu-error', runId, message}    the page restarts the worker on the CPU backend
 //   {type:'error', context, message, runId?, fatal?, id?, key?}
@@ -587,11 +589,26 @@ function checkMemory(json, config) {
   }
 }
 
+/**
+ * Seconds per training step of each config on this backend: one warm-up step
+ * (kernels compile, buffers are allocated), then the median of two timed
+ * steps, on synthetic data of the config's shape.
+ */
+async function measure(configs) {
+  await loadEngine();
+  const out = [];
+  for (const config of Array.isArray(configs) ? configs : []) {
+    const r = parseJson(await rl.measure_config(JSON.stringify(config), 1, 2, 60), 'measure_config');
+    out.push({ seconds_per_step: Number.isFinite(r?.ms_per_step) ? r.ms_per_step / 1000 : null, steps_timed: r?.step_ms?.length ?? 0 });
+  }
+  return out;
+}
+
 async function train(runId, config, datasetKey, initModel) {
   if (running) throw new Error('a run is already in progress');
   await loadEngine(); // the backend chosen, its engine active
   const json = typeof config === 'string' ? config : JSON.stringify(config);
-  const errors = parseJson(rl.validate_config(json), 'validate_config');
+  const errors = parseJson(rl.validate_config(json, datasetKey), 'validate_config');
   if (Array.isArray(errors) && errors.length) {
     post({ type: 'validation', id: `run-${runId}`, errors });
     throw new Error(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
@@ -671,10 +688,16 @@ self.onmessage = (ev) => {
     case 'validate':
       loadEngine()
         .then(() => {
-          const errors = parseJson(rl.validate_config(JSON.stringify(msg.config)), 'validate_config');
+          const errors = parseJson(rl.validate_config(JSON.stringify(msg.config), typeof msg.datasetKey === 'string' ? msg.datasetKey : undefined), 'validate_config');
           post({ type: 'validation', id: msg.id ?? null, errors: Array.isArray(errors) ? errors : [] });
         })
         .catch((err) => reportError('validate', err, { id: msg.id ?? null }));
+      break;
+    case 'measure':
+      // Queued like a run: a measurement taken while a run trains would time both.
+      enqueue('measure', () => measure(msg.configs), { id: msg.id ?? null }).then((results) => {
+        if (results) post({ type: 'measured', id: msg.id ?? null, backend: backendInfo?.backend ?? null, results });
+      });
       break;
     case 'train':
       // Runs wait their turn in the worker's queue (the page sends one at a time).

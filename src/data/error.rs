@@ -62,6 +62,11 @@ pub enum Problem {
     TooLarge { limit: usize },
     /// Neither an IDX file, a CIFAR-10 batch nor an archive of them.
     UnknownFile,
+    /// A file of a well-known other format (named by its signature, e.g.
+    /// "a PNG image"), whatever its name says: a photo renamed
+    /// `train-images-idx3-ubyte.gz` is reported as a photo, not as a dataset
+    /// with its labels file missing.
+    OtherFormat(&'static str),
     /// An IDX or CIFAR file whose name does not say which split it belongs to.
     UnknownSplit,
     /// The gzip stream is corrupt (the decoder's message).
@@ -136,6 +141,11 @@ impl fmt::Display for Problem {
             Problem::UnknownFile => write!(
                 f,
                 "not a recognised dataset file (expected MNIST/Fashion-MNIST IDX files, \
+                 CIFAR-10 .bin batches, or cifar-10-binary.tar.gz)"
+            ),
+            Problem::OtherFormat(what) => write!(
+                f,
+                "this is {what}, not a dataset file (expected MNIST/Fashion-MNIST IDX files, \
                  CIFAR-10 .bin batches, or cifar-10-binary.tar.gz)"
             ),
             Problem::UnknownSplit => write!(

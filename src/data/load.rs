@@ -94,12 +94,46 @@ fn is_ignorable(name: &str, base: &str) -> bool {
         || name.contains("__MACOSX/")
 }
 
+/// What a file is by its signature, for the formats a user is likely to hand
+/// over by mistake (a photo, a document, another archive). None of these
+/// signatures can begin an IDX file, whose first two bytes are zero.
+fn other_format(bytes: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        (b"\xff\xd8\xff", "a JPEG image"),
+        (b"GIF87a", "a GIF image"),
+        (b"GIF89a", "a GIF image"),
+        (b"%PDF-", "a PDF document"),
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"PK\x05\x06", "a ZIP archive"),
+        (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+        (b"Rar!\x1a\x07", "a RAR archive"),
+        (b"\xfd7zXZ\x00", "an xz file"),
+        (b"<!DOCTYPE", "a web page (HTML)"),
+        (b"<!doctype", "a web page (HTML)"),
+        (b"<html", "a web page (HTML)"),
+    ];
+    if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Some("a WebP image");
+    }
+    // Two-letter signatures, with what follows them, so text that merely starts "BM" is not a bitmap.
+    if bytes.len() >= 26 && &bytes[..2] == b"BM" && bytes[6..10] == [0; 4] {
+        return Some("a BMP image");
+    }
+    if bytes.len() >= 4 && &bytes[..3] == b"BZh" && (b'1'..=b'9').contains(&bytes[3]) {
+        return Some("a bzip2 file");
+    }
+    SIGNATURES.iter().find(|(sig, _)| bytes.starts_with(sig)).map(|&(_, what)| what)
+}
+
 /// Decides what a file is. Order matters:
 /// - a `.bin` name means a CIFAR-10 batch (its content is arbitrary bytes,
 ///   so a record could even start like an IDX magic number);
 /// - an IDX-like name ("idx3"/"images" or "idx1"/"labels") decides images
 ///   vs labels, even when the content disagrees, so that the parser reports
 ///   a bad magic number for a damaged file (rather than, say, "two labels files");
+///   (but a loose file whose content is plainly another format, a PNG say,
+///   is reported as that, whatever its name);
 /// - otherwise the IDX magic numbers decide (files renamed by the user);
 /// - anything else is unknown: an error for loose files, skipped in archives.
 fn classify(name: &str, bytes: &[u8], in_archive: bool) -> Result<Role, DataError> {
@@ -109,6 +143,13 @@ fn classify(name: &str, bytes: &[u8], in_archive: bool) -> Result<Role, DataErro
     }
     if base.ends_with(".bin") {
         return Ok(Role::CifarBatch(split_of(name, &base)?));
+    }
+    if let Some(what) = other_format(bytes) {
+        return if in_archive {
+            Ok(Role::Ignored)
+        } else {
+            Err(DataError::new(name, Problem::OtherFormat(what)))
+        };
     }
     let images_name = base.contains("idx3") || base.contains("images");
     let labels_name = base.contains("idx1") || base.contains("labels");
@@ -447,11 +488,25 @@ mod tests {
         assert_eq!(c("test_batch.bin", &[]), Ok(Role::CifarBatch(Split::Test)));
         assert_eq!(c("batches.meta.txt", b"airplane"), Ok(Role::Ignored));
         assert_eq!(
-            c("photo.png", b"\x89PNG").unwrap_err().problem,
-            Problem::UnknownFile
+            c("photo.png", b"\x89PNG\r\n\x1a\n").unwrap_err().problem,
+            Problem::OtherFormat("a PNG image")
+        );
+        // A photo renamed as an IDX file is reported as a photo, not as IDX with a bad magic number.
+        assert_eq!(
+            c("train-images-idx3-ubyte.gz", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap_err().problem,
+            Problem::OtherFormat("a PNG image")
         );
         assert_eq!(
+            c("t10k-labels-idx1-ubyte", b"\xff\xd8\xff\xe0\0\x10JFIF").unwrap_err().problem,
+            Problem::OtherFormat("a JPEG image")
+        );
+        assert_eq!(c("photo.png", b"\x89PNG").unwrap_err().problem, Problem::UnknownFile);
+        assert_eq!(
             classify("a.tar/photo.png", b"\x89PNG", true),
+            Ok(Role::Ignored)
+        );
+        assert_eq!(
+            classify("a.tar/train-images-idx3-ubyte", b"\x89PNG\r\n\x1a\n", true),
             Ok(Role::Ignored)
         );
         assert_eq!(
