@@ -122,6 +122,32 @@ fn experiment(spec: &BenchSpec) -> Result<ExperimentConfig, String> {
 /// Time training steps of one combination on `device` (a plain device).
 pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<BenchResult, String> {
     let cfg = experiment(spec)?;
+    time_steps(&cfg, spec, device, backend).await
+}
+
+/// Time training steps of a run's own config (its net, dataset shape, batch
+/// size and optimizer) on synthetic data: how the page measures this
+/// machine's speed before a study, to say how long the study will take.
+/// `spec.model`/`spec.optimizer` only label the result.
+pub async fn run_config(cfg: &ExperimentConfig, warmup: usize, steps: usize, budget: f64, device: &Device, backend: &str) -> Result<BenchResult, String> {
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        return Err(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "));
+    }
+    let spec = BenchSpec {
+        model: cfg.model.clone(),
+        optimizer: cfg.optimizer.id().into(),
+        batch: cfg.batch_size,
+        warmup,
+        steps,
+        budget,
+        memory_steps: 0,
+    };
+    time_steps(cfg, &spec, device, backend).await
+}
+
+async fn time_steps(cfg: &ExperimentConfig, spec: &BenchSpec, device: &Device, backend: &str) -> Result<BenchResult, String> {
+    let cfg = cfg.clone();
     let ad = device.clone().autodiff();
     ad.seed(1234);
     let mut model = Net::from_config(&cfg, &ad)?;

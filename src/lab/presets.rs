@@ -143,8 +143,8 @@ pub fn presets() -> Vec<Preset> {
                 the HIGHER training error, so the problem is optimisation, not overfitting. With shortcuts the order flips: \
                 ResNet-56 trains at least as well as ResNet-20 and reaches a lower test error (6.97% vs 8.75% in Table 6). \
                 Short classroom runs show the beginning of this, most clearly in the training loss curves.",
-            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample, learning rate ÷10 at steps 250 and 375: \
-                roughly 10-20 minutes on a laptop GPU (an estimate), several hours on the CPU backend. \
+            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample, learning rate ÷10 at steps 250 and 375 \
+                (the page measures this machine's speed and says how long that takes here). \
                 Paper: the paper's recipe, 64k steps each on the full CIFAR-10 (45k/5k split), which needs the full dataset and a good GPU.",
             table: TableKind::Runs,
             reference: vec![
@@ -172,8 +172,8 @@ pub fn presets() -> Vec<Preset> {
             look_for: "With shortcuts, depth keeps paying: the paper's test errors fall from 8.75% (20 layers) to 7.51%, 7.17% \
                 and 6.97% (56 layers). In short classroom runs the deeper nets are slower per step and may not yet be ahead; \
                 look at the training loss at equal steps and at the trend across depths.",
-            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample: roughly 10-20 minutes on a laptop GPU \
-                (an estimate), several hours on the CPU backend. Paper: the paper's recipe, 64k steps each on the full CIFAR-10.",
+            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample \
+                (the page measures this machine's speed and says how long that takes here). Paper: the paper's recipe, 64k steps each on the full CIFAR-10.",
             table: TableKind::Runs,
             reference: vec![
                 reference(json!({"model": "resnet20"}), table6, Some(8.75), "full 64k-step recipe"),
@@ -200,8 +200,8 @@ pub fn presets() -> Vec<Preset> {
             look_for: "Read the table across: an optimizer that wins on MNIST need not win on CIFAR-10, and the gaps are much \
                 larger on the harder dataset. The paper itself uses momentum SGD (0.9) for every net; adaptive methods \
                 usually get going faster in a short run, while well-tuned momentum SGD tends to catch up over a full schedule.",
-            budget_note: "Classroom: 10 runs (5 optimizers × 2 datasets) × 300 steps at batch 64 on the built-in samples: \
-                roughly 10 minutes on a laptop GPU (an estimate), a few hours on the CPU backend. \
+            budget_note: "Classroom: 10 runs (5 optimizers × 2 datasets) × 300 steps at batch 64 on the built-in samples \
+                (the page measures this machine's speed and says how long that takes here). \
                 Paper: there is no paper recipe for this ablation; it means the long version, 10 epochs on the full datasets.",
             table: TableKind::OptimizerByDataset,
             reference: vec![],
@@ -227,8 +227,8 @@ pub fn presets() -> Vec<Preset> {
                 while still improving on the training set. Compare the validation curves and the epoch at which each run \
                 stops (patience 2: two epochs without a better validation loss).",
             budget_note: "Classroom: 3 runs of up to 15 epochs (about 30 steps each at batch 64 on the 2,000-image CIFAR-10 sample, \
-                200 held out for validation); early stopping usually ends them sooner: a few minutes on a laptop GPU (an estimate), \
-                about an hour on the CPU backend. Paper: no paper recipe for this; the long version runs up to 50 epochs on the full CIFAR-10.",
+                200 held out for validation); early stopping usually ends them sooner \
+                (the page measures this machine's speed and says how long that takes here at most). Paper: no paper recipe for this; the long version runs up to 50 epochs on the full CIFAR-10.",
             table: TableKind::Runs,
             reference: vec![],
             plan: Plan {
@@ -248,8 +248,8 @@ pub fn presets() -> Vec<Preset> {
                 the changing weights slowly, so early in training the validation/test accuracy can lag far behind the \
                 training accuracy; the larger epsilon (1e-3) matters little. The paper uses BN after every convolution but \
                 does not discuss these settings.",
-            budget_note: "Classroom: 2 runs × 400 steps at batch 64 on the CIFAR-10 sample: about 5 minutes on a laptop GPU \
-                (an estimate), about an hour on the CPU backend. Paper: no paper recipe for this; the long version runs 20 epochs \
+            budget_note: "Classroom: 2 runs × 400 steps at batch 64 on the CIFAR-10 sample \
+                (the page measures this machine's speed and says how long that takes here). Paper: no paper recipe for this; the long version runs 20 epochs \
                 on the full CIFAR-10.",
             table: TableKind::Runs,
             reference: vec![],
@@ -277,7 +277,7 @@ pub fn presets() -> Vec<Preset> {
                 nets train faster than their plain twins and whether the plain-50 struggles most. The reference numbers are \
                 ImageNet top-1 errors, shown for direction only.",
             budget_note: "Classroom: 4 runs × 200 steps at batch 64 on the CIFAR-10 sample; these nets are 10-80x larger than \
-                ResNet-20: roughly 15-30 minutes on a laptop GPU (an estimate), many hours on the CPU backend. \
+                ResNet-20, so each step is slow (the page measures this machine's speed and says how long that takes here). \
                 Paper: the paper's CIFAR-10 recipe (64k steps at batch 128) applied to these nets; needs the full CIFAR-10 and a good GPU.",
             table: TableKind::Runs,
             reference: vec![
