@@ -22,6 +22,7 @@ const SHELL = [
   './www/results.js',
   './www/store.js',
   './www/tabs.js',
+  './www/durations.js',
   './www/style.css',
   './www/favicon.svg',
   './www/vendor/uPlot.esm.js',

@@ -226,8 +226,7 @@ function restartWorker(reason) {
   datasetLoads.clear();
   for (const [, p] of pending) p.reject(new Error(reason));
   pending.clear();
-  for (const [, w] of expandWaits) w.reject(new Error(reason));
-  expandWaits.clear();
+  rejectWaits(reason);
   imageCache.clear();
   for (const r of runs.values()) r.modelInWorker = false;
   if (current) finishRun(current, { status: 'failed', message: reason });
@@ -251,9 +250,18 @@ function engineFailure(message) {
   datasetLoads.clear();
   for (const [, p] of pending) p.reject(new Error(message));
   pending.clear();
+  rejectWaits(message);
   hideLoadProgress();
   if (current) finishRun(current, { status: 'failed', message });
   updateButtons();
+}
+
+/** The engine is gone: every plan expansion and speed measurement waiting on it fails with the reason. */
+function rejectWaits(reason) {
+  for (const waits of [expandWaits, measureWaits]) {
+    for (const [, w] of waits) w.reject(new Error(reason));
+    waits.clear();
+  }
 }
 
 function onWorkerMessage(msg) {
@@ -1126,14 +1134,22 @@ function trainNote(text) {
  * the owner's queue and results read-only until it takes over; 'alone' where
  * the browser cannot elect one tab.
  */
-let tabRole = 'owner';
+let tabRole = 'pending';
 const tabs = tabChannel();
 /** The owner's queue as a follower sees it: [{label, group}]. */
 let followerQueue = [];
 let nowTimer = 0;
+/** Whether the part came from a Web Lock (else from asking the other tabs). */
+let lockedRoles = true;
+let heardOwner = false;
 
 function readOnly() {
-  return tabRole === 'follower';
+  return tabRole === 'follower' || tabRole === 'pending';
+}
+
+/** Whether this tab trains the queue ('alone': no other tab answered and the browser cannot lock). */
+function owns() {
+  return tabRole === 'owner' || tabRole === 'alone';
 }
 
 /** In a read-only tab: says why `what` does nothing here, and returns true. */
@@ -1147,15 +1163,16 @@ function refuseReadOnly(what) {
 
 /** Owner → other tabs: the queue as it now is. */
 function announceQueue() {
-  if (tabRole !== 'owner') return;
+  if (!owns()) return;
   tabs.post({ type: 'queue', items: queue.map((q) => ({ label: q.label, group: q.group?.name ?? null })), held: queueHeld });
 }
 
 /** Owner → other tabs: one line on the run in progress, at most once a second. */
 function announceNow() {
-  if (tabRole !== 'owner' || nowTimer) return;
+  if (!owns() || nowTimer) return;
   nowTimer = setTimeout(() => {
     nowTimer = 0;
+    if (!owns()) return;
     const run = current;
     let text = 'Nothing is training.';
     if (run && !run.done) {
@@ -1167,16 +1184,22 @@ function announceNow() {
 }
 
 function onTabMessage(msg) {
-  if (tabRole === 'owner') {
-    // A tab that just opened asks what it should show.
+  if (owns()) {
+    // A tab that just opened asks what it should show (and, without Web Locks, whether it may train).
     if (msg.type === 'hello') {
+      tabs.post({ type: 'here' });
       announceQueue();
       announceNow();
     }
     return;
   }
+  if (msg.type === 'here') heardOwner = true;
   if (tabRole !== 'follower') return;
   switch (msg.type) {
+    case 'bye':
+      // Without Web Locks the owner says when it goes; with them the lock is handed over instead.
+      if (!lockedRoles) takeOver().catch((err) => notice(`Taking over the queue failed: ${messageOf(err)}`));
+      break;
     case 'queue':
       followerQueue = Array.isArray(msg.items) ? msg.items.map((q) => ({ label: String(q?.label ?? ''), group: q?.group ? String(q.group) : null })) : [];
       renderQueue();
@@ -1211,7 +1234,16 @@ function onTabMessage(msg) {
 /** Decides this tab's part before anything is read from storage. */
 async function settleTabRole() {
   tabs.onMessage(onTabMessage);
-  tabRole = await claimQueue({ onTakeOver: () => takeOver() });
+  tabRole = await claimQueue({ onTakeOver: () => takeOver().catch((err) => notice(`Taking over the queue failed: ${messageOf(err)}`)) });
+  lockedRoles = tabRole !== 'alone';
+  if (tabRole === 'alone') {
+    // No Web Locks (a page not served over HTTPS or from localhost): ask the other tabs instead.
+    // A tab that crashes cannot say goodbye; then a reload of this one is needed.
+    tabs.post({ type: 'hello' });
+    await new Promise((r) => setTimeout(r, 400));
+    if (heardOwner) tabRole = 'follower';
+  }
+  if (owns()) addEventListener('pagehide', () => tabs.post({ type: 'bye' }));
   if (tabRole === 'follower') {
     $('other-tab-text').textContent = 'Training happens in another ResLab tab: this tab shows its queue and results read-only. ' +
       'It takes over when that tab closes.';
@@ -1223,7 +1255,8 @@ async function settleTabRole() {
 
 /** The tab that owned the queue closed: this one picks up its queue and runs. */
 async function takeOver() {
-  tabRole = 'owner';
+  tabRole = lockedRoles ? 'owner' : 'alone';
+  addEventListener('pagehide', () => tabs.post({ type: 'bye' }));
   followerQueue = [];
   $('other-tab').hidden = true;
   $('other-tab-now').textContent = '';
@@ -1243,6 +1276,8 @@ const speeds = new Map();
 const measuring = new Map();
 const measureWaits = new Map();
 let measureSeq = 0;
+/** The most nets one plan has measured before it is shown: the others are said to be not yet timed. */
+const MEASURE_NETS = 6;
 
 function requestMeasure(configs) {
   const id = `m${++measureSeq}`;
@@ -1272,10 +1307,17 @@ async function describeDuration(configs, progress) {
   for (const key of new Set(configs.map((c) => datasetKeyFor(c)))) {
     if (key !== 'user' && !datasets.has(key)) await ensureDataset(key).catch(() => {});
   }
+  // One measurement per net (at the first batch size it is planned with), at most MEASURE_NETS of
+  // them: a big grid must not hold the engine for minutes. A read-only tab measures nothing: its
+  // cores are training in the other tab.
   const todo = new Map();
+  const nets = new Set();
   for (const c of configs) {
     const k = speedKey(c, backend);
-    if (!speeds.has(k) && !measuring.has(k) && !todo.has(k)) todo.set(k, c);
+    const net = netOf(k);
+    if (readOnly() || speedOf(c, backend) !== undefined || measuring.has(k) || nets.has(net) || nets.size >= MEASURE_NETS) continue;
+    nets.add(net);
+    todo.set(k, c);
   }
   if (todo.size) {
     const nets = [...new Set([...todo.values()].map((c) => c.model))].join(', ');
@@ -1294,18 +1336,19 @@ async function describeDuration(configs, progress) {
     }
   }
   await Promise.all(configs.map((c) => measuring.get(speedKey(c, backend))).filter(Boolean));
-  const { seconds, atMost, unknown } = planSeconds(configs, (c) => speeds.get(speedKey(c, backend)), countsFor);
+  const { seconds, atMost, unknown } = planSeconds(configs, (c) => speedOf(c, backend), countsFor);
   const where = backend === 'cpu'
     ? `on the CPU backend${backendInfo?.threads ? ` with ${backendInfo.threads} thread${backendInfo.threads === 1 ? '' : 's'}` : ''}`
     : 'on WebGPU';
   const perNet = new Map();
-  for (const c of configs) {
-    const s = speeds.get(speedKey(c, backend));
-    if (Number.isFinite(s)) perNet.set(`${c.model} at batch ${c.batch_size}`, s);
+  for (const [k, s] of speeds) {
+    if (configs.some((c) => speedKey(c, backend) === k)) perNet.set(`${k.split('|')[2]} at batch ${k.split('|').pop()}`, s);
   }
   const measured = [...perNet].map(([what, s]) => `${what} ${formatSig(s)} s a step`).join(', ');
   if (unknown === configs.length) {
-    return 'How long these runs take here is not known yet: load their dataset first.';
+    return readOnly()
+      ? ''
+      : 'How long these runs take here is not known yet: load their dataset first.';
   }
   const text = `${atMost ? 'At most' : 'About'} ${formatSpan(seconds)} here, ${where}` +
     (measured ? ` (measured on this machine: ${measured})` : '') +
@@ -1313,10 +1356,30 @@ async function describeDuration(configs, progress) {
   return { text, seconds };
 }
 
-/** " · 12 min for the queue" after the current run's ETA: the queued runs at their measured speeds. */
+/** A speed key without its batch size: the net on its input, on a backend. */
+function netOf(key) {
+  return key.slice(0, key.lastIndexOf('|'));
+}
+
+/**
+ * Seconds per step of `config` here: measured (or seen) at its batch size, else
+ * scaled from the same net at another batch size (a step's work grows about
+ * linearly with the batch); undefined when the net has not been timed.
+ */
+function speedOf(config, backend) {
+  const key = speedKey(config, backend);
+  if (speeds.has(key)) return speeds.get(key);
+  const net = netOf(key);
+  for (const [k, s] of speeds) {
+    if (netOf(k) === net) return (s * config.batch_size) / Number(k.slice(k.lastIndexOf('|') + 1));
+  }
+  return undefined;
+}
+
+/** " · whole queue 12 min" after the current run's ETA: the queued runs at their measured speeds. */
 function queueEtaSuffix(remaining) {
   if (!queue.length || !backendInfo?.backend) return '';
-  const { seconds, unknown } = planSeconds(queue.map((q) => q.config), (c) => speeds.get(speedKey(c, backendInfo.backend)), countsFor);
+  const { seconds, unknown } = planSeconds(queue.map((q) => q.config), (c) => speedOf(c, backendInfo.backend), countsFor);
   const tail = unknown ? ` + ${unknown} run${unknown === 1 ? '' : 's'} not yet timed` : '';
   return ` · whole queue ${formatSpan(remaining + seconds)}${tail}`;
 }
@@ -1351,7 +1414,9 @@ function queueRuns(items, { hold = false } = {}) {
       initModel: item.initModel ?? null,
     });
   }
-  queueHeld = hold;
+  // A queue held after a reload or a take-over stays held until "Run queue": new runs wait behind it.
+  queueHeld = queueHeld || hold;
+  if (queueHeld && !hold) trainNote(`Queued behind runs waiting from before: press “Run queue” to start.`);
   saveQueue();
   renderQueue();
   pumpQueue();
@@ -1430,6 +1495,8 @@ async function startQueued(item) {
   const run = newRun(item);
   const key = run.datasetKey;
   current = run;
+  // Stored before the first wait: if this tab closes now, the tab that takes over sees it (as interrupted).
+  persistRun(run);
   setRunState('preparing', `Preparing ${run.label}…`);
   resetProgressPanel();
   updateButtons();
@@ -2251,6 +2318,7 @@ function setupLab() {
     },
     baseConfig: () => state.configForEngine(),
     linkFor: (l) => studyLink(l),
+    addressFor: (l) => urlWithStudy(location.href, l),
     modelIds: () => modelIds,
     hasFullData: (kind) => state.userKind === kind && datasets.has('user'),
     canQueue: () => !readOnly(),
@@ -2284,7 +2352,11 @@ function setupLab() {
     // A grid link pasted into this tab's address bar changes only the fragment: no reload.
     const linked = labFromQuery('', location.hash);
     for (const m of linked.messages) notice(m);
-    if (linked.lab) openLinkedStudy(linked.lab);
+    if (linked.lab && !engineReady) {
+      // Opened when the engine's studies arrive, like a link the page was loaded with.
+      initialLab.lab = linked.lab;
+      linkedStudyOpened = false;
+    } else if (linked.lab) openLinkedStudy(linked.lab);
     else if (linked.asked) dropStudyFromUrl();
   });
 }

@@ -112,6 +112,7 @@ export class LabPanel {
     const p = this.presetById(id);
     const box = $('preset-detail');
     if (!p) {
+      this.plan = null;
       box.hidden = !this.presets.length ? true : false;
       $('preset-title').textContent = this.presets.length ? `No preset called “${id}”.` : '';
       $('preset-look').textContent = this.presets.length ? `Presets: ${this.presets.map((x) => x.id).join(', ')}` : '';
@@ -140,6 +141,8 @@ export class LabPanel {
     const id = this.selected;
     if (!id || !this.presetById(id)) return;
     const seq = ++this.planSeq;
+    // Until the new plan is in, nothing can be queued (nor an old plan's link copied).
+    this.plan = null;
     $('preset-queue').disabled = true;
     $('preset-plan').replaceChildren(h('li', { class: 'hint', text: 'Planning…' }));
     try {
@@ -259,6 +262,8 @@ export class LabPanel {
     const out = $('grid-plan');
     const { spec, error } = this.gridSpec();
     $('grid-queue').disabled = true;
+    this.gridPlan = null;
+    this.showDuration('grid-duration', []);
     if (error) {
       out.replaceChildren(h('li', { class: 'error', text: error }));
       return;
@@ -303,6 +308,7 @@ export class LabPanel {
     }));
     this.renderAxes();
     this.gridName = typeof spec?.name === 'string' ? spec.name.slice(0, 80) : '';
+    this.gridPlan = null;
     try {
       const runs = await this.o.expand({ grid: spec });
       this.gridPlan = { spec, runs };
@@ -348,7 +354,8 @@ export class LabPanel {
     }
     const link = this.o.linkFor(lab);
     await copyLink(link, status);
-    history.replaceState(null, '', link);
+    // The address bar names the study too, and keeps this page's settings.
+    history.replaceState(null, '', this.o.addressFor ? this.o.addressFor(lab) : link);
   }
 }
 

@@ -598,7 +598,7 @@ async function measure(configs) {
   await loadEngine();
   const out = [];
   for (const config of Array.isArray(configs) ? configs : []) {
-    const r = parseJson(await rl.measure_config(JSON.stringify(config), 1, 2, 60), 'measure_config');
+    const r = parseJson(await rl.measure_config(JSON.stringify(config), 1, 2, 20), 'measure_config');
     out.push({ seconds_per_step: Number.isFinite(r?.ms_per_step) ? r.ms_per_step / 1000 : null, steps_timed: r?.step_ms?.length ?? 0 });
   }
   return out;

@@ -59,7 +59,11 @@ test('two tabs: one owns the queue, the other is read-only and takes over when i
   const app = await openApp({ query: `?backend=cpu#grid=${encodeJsonParam(grid)}` });
   const second = await app.context.newPage();
   const secondErrors = [];
+  const secondLog = [];
   second.on('pageerror', (e) => secondErrors.push(String(e)));
+  second.on('console', (m) => secondLog.push(`[second ${m.type()}] ${m.text()}`));
+  // What a failure is explained with once the first page is gone.
+  const secondApp = { page: second, log: secondLog };
   second.on('dialog', (d) => d.accept());
   try {
     await waitForBackend(app.page);
@@ -79,18 +83,19 @@ test('two tabs: one owns the queue, the other is read-only and takes over when i
     assert.equal(await second.locator('#queue-list button').count(), 0);
     assert.equal(await second.locator('#queue-clear').isVisible(), false);
     await until('the first run to train', () => app.page.evaluate(() => window.__reslab.runs.some((r) => r.status === 'running' && r.step > 0)), 3 * MINUTE, app);
-    await until('the live line in the second tab', async () => /Training now: #\d+ cnn/.test(await second.getByTestId('other-tab-now').textContent()), MINUTE, app);
+    // The grid's runs are labelled by what differs between them (max_steps, seed).
+    await until('the live line in the second tab', async () => /Training now: #\d+ .*seed 11/.test(await second.getByTestId('other-tab-now').textContent()), MINUTE, app);
 
     // The owning tab goes away mid-run: the second takes over, with the rest of the queue held.
     await app.page.close({ runBeforeUnload: false });
-    await until('the take-over', async () => /now owns the queue/.test(await noticeText(second)), MINUTE, app);
+    await until('the take-over', async () => /now owns the queue/.test(await noticeText(second)), MINUTE, secondApp);
     assert.equal(await second.locator('#other-tab').isVisible(), false);
     assert.equal(await second.getByTestId('queued-run').count(), 2);
     await second.locator('#queue-resume').click();
     await until('the two queued runs to finish', async () => {
       const runs = await storedRuns(second);
       return runs.filter((r) => r.status === 'finished').length === 2;
-    }, 10 * MINUTE, app);
+    }, 10 * MINUTE, secondApp);
     const runs = await storedRuns(second);
     // Every seed ran once: the cut-off one interrupted, the other two finished; nothing twice.
     assert.deepEqual(runs.map((r) => r.seed).sort(), [11, 12, 13], JSON.stringify(runs));
