@@ -1,5 +1,8 @@
 //! The `reslab` binary, as a user runs it.
 
+mod common;
+
+use reslab::data::DatasetKind;
 use std::process::Command;
 
 fn reslab(args: &[&str]) -> (bool, String, String) {
@@ -49,11 +52,14 @@ fn train_writes_a_result_json() {
 
 #[test]
 fn data_can_be_a_folder_of_official_files() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist");
-    assert!(std::path::Path::new(dir).is_dir(), "{dir} is needed (real MNIST)");
-    let (ok, _, err) = reslab(&["train", "--data", dir, "--max-steps", "2", "--batch", "8", "--test-limit", "32", "--quiet"]);
-    assert!(ok, "{err}");
-    assert!(err.contains("60000 train / 10000 test"), "{err}");
+    // The full MNIST's folder, or the sample's own folder of official files.
+    let used = common::Data::resolve(DatasetKind::Mnist);
+    used.announce();
+    let dir = used.dir();
+    let sizes = if used.is_full() { "60000 train / 10000 test" } else { "10000 train / 2000 test" };
+    let (ok, _, err) = reslab(&["train", "--data", dir.to_str().unwrap(), "--max-steps", "2", "--batch", "8", "--test-limit", "32", "--quiet"]);
+    assert!(ok, "{used}: {err}");
+    assert!(err.contains(sizes), "{used}: {err}");
     // A file that is no dataset is named in the error.
     let junk = std::env::temp_dir().join(format!("reslab-junk-{}.bin", std::process::id()));
     std::fs::write(&junk, b"not a dataset").unwrap();

@@ -1,9 +1,14 @@
 //! Dataset layer: real files, corrupted files, the built-in samples, and
 //! preprocessing. Run with `cargo test --release --test data`.
 //!
-//! The real datasets live in `../shared/data` next to the repository (see its
-//! README.md). They are read once per test binary and shared between tests.
+//! The real datasets are read from `RESLAB_DATA` (default `../shared/data`
+//! next to the repository; see tests/common/mod.rs) when they are there, else
+//! the built-in samples are: each test checks the known facts of the data it
+//! read. They are read once per test binary and shared between tests.
 
+mod common;
+
+use common::Data;
 use reslab::data::{
     Augment, Batcher, DataError, Dataset, DatasetKind, ImageSet, Problem, fill_batch, gunzip,
     load_files, pixel_mean, sample, split_train_val, untar,
@@ -11,63 +16,95 @@ use reslab::data::{
 use reslab::rng::Rng;
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 type Files = Vec<(String, Vec<u8>)>;
 
-const MNIST_TRAIN_COUNTS: [usize; 10] =
-    [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
-const MNIST_TEST_COUNTS: [usize; 10] = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
-const CIFAR_TRAIN_COUNTS: [usize; 10] = [1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981];
-const MNIST_NAMES: [&str; 4] = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-];
+/// What is known of a dataset's files independently of the loader: the
+/// official counts for the full sets (shared/data/README.md), and for the
+/// samples the counts of their records, the first ones in official order
+/// (assets/sample/README.md).
+struct Facts {
+    train: usize,
+    test: usize,
+    train_counts: [usize; 10],
+    test_counts: [usize; 10],
+}
+
+const MNIST_FULL: Facts = Facts {
+    train: 60_000,
+    test: 10_000,
+    train_counts: [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+    test_counts: [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+};
+const MNIST_SAMPLE: Facts = Facts {
+    train: 10_000,
+    test: 2_000,
+    train_counts: [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978],
+    test_counts: [175, 234, 219, 207, 217, 179, 178, 205, 192, 194],
+};
+const CIFAR_FULL: Facts = Facts {
+    train: 10_000,
+    test: 10_000,
+    train_counts: [1005, 974, 1032, 1016, 999, 937, 1030, 1001, 1025, 981],
+    test_counts: [1000; 10],
+};
+const CIFAR_SAMPLE: Facts = Facts {
+    train: 2_000,
+    test: 500,
+    train_counts: [202, 191, 203, 195, 214, 183, 207, 199, 203, 203],
+    test_counts: [57, 41, 51, 49, 40, 48, 54, 47, 57, 56],
+};
+/// The first labels of the official files, and so of every prefix of them.
+const MNIST_FIRST_LABELS: ([u8; 10], [u8; 10]) =
+    ([5, 0, 4, 1, 9, 2, 1, 3, 1, 4], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
+const CIFAR_FIRST_LABELS: ([u8; 10], [u8; 10]) =
+    ([6, 9, 9, 4, 1, 1, 2, 7, 8, 3], [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]);
 const LIMIT: usize = 512 << 20;
 
 // ---------------------------------------------------------------- fixtures
 
-fn shared_data() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    assert!(
-        dir.join("mnist").is_dir() && dir.join("cifar10").is_dir(),
-        "the real datasets are missing: expected {} with mnist/ and cifar10/ (see shared/data/README.md); \
-         these tests need them and do not skip",
-        dir.display()
-    );
-    dir
+/// Where MNIST comes from; every fixture goes through here, so each test
+/// that reads data says which.
+fn mnist_data() -> &'static Data {
+    static D: OnceLock<Data> = OnceLock::new();
+    D.get_or_init(|| Data::resolve(DatasetKind::Mnist)).announce()
 }
 
-fn read(rel: &str) -> (String, Vec<u8>) {
-    let path = shared_data().join(rel);
-    let bytes =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    (
-        path.file_name().unwrap().to_string_lossy().into_owned(),
-        bytes,
-    )
+fn cifar_data() -> &'static Data {
+    static D: OnceLock<Data> = OnceLock::new();
+    D.get_or_init(|| Data::resolve(DatasetKind::Cifar10)).announce()
 }
 
-/// The four official MNIST .gz files.
+fn mnist_facts() -> &'static Facts {
+    if mnist_data().is_full() {
+        &MNIST_FULL
+    } else {
+        &MNIST_SAMPLE
+    }
+}
+
+fn cifar_facts() -> &'static Facts {
+    if cifar_data().is_full() {
+        &CIFAR_FULL
+    } else {
+        &CIFAR_SAMPLE
+    }
+}
+
+/// The four MNIST .gz files, in the official names and order.
 fn mnist_gz() -> &'static Files {
     static F: OnceLock<Files> = OnceLock::new();
-    F.get_or_init(|| {
-        MNIST_NAMES
-            .iter()
-            .map(|n| read(&format!("mnist/{n}.gz")))
-            .collect()
-    })
+    let data = mnist_data();
+    F.get_or_init(|| data.files())
 }
 
 /// The same, decompressed, under their names without ".gz".
 fn mnist_raw() -> &'static Files {
     static F: OnceLock<Files> = OnceLock::new();
+    let gz = mnist_gz();
     F.get_or_init(|| {
-        mnist_gz()
-            .iter()
+        gz.iter()
             .map(|(n, b)| {
                 (
                     n.trim_end_matches(".gz").to_string(),
@@ -78,17 +115,18 @@ fn mnist_raw() -> &'static Files {
     })
 }
 
-/// The CIFAR-10 subset archive as shipped (.tar.gz).
+/// The CIFAR-10 archive as shipped (.tar.gz): the subset, or the sample.
 fn cifar_tgz() -> &'static (String, Vec<u8>) {
     static F: OnceLock<(String, Vec<u8>)> = OnceLock::new();
-    F.get_or_init(|| read("cifar10/cifar-10-binary-subset.tar.gz"))
+    let data = cifar_data();
+    F.get_or_init(|| data.files().into_iter().next().expect("one archive"))
 }
 
-/// The subset's members, extracted in memory: (base name, bytes).
+/// The archive's members, extracted in memory: (base name, bytes).
 fn cifar_members() -> &'static Files {
     static F: OnceLock<Files> = OnceLock::new();
+    let tar = cifar_tar();
     F.get_or_init(|| {
-        let tar = cifar_tar();
         untar("subset.tar", tar)
             .unwrap()
             .into_iter()
@@ -97,10 +135,11 @@ fn cifar_members() -> &'static Files {
     })
 }
 
-/// The subset archive, un-gzipped.
+/// The archive, un-gzipped.
 fn cifar_tar() -> &'static Vec<u8> {
     static F: OnceLock<Vec<u8>> = OnceLock::new();
-    F.get_or_init(|| gunzip("subset.tar.gz", &cifar_tgz().1, LIMIT).unwrap())
+    let tgz = cifar_tgz();
+    F.get_or_init(|| gunzip("subset.tar.gz", &tgz.1, LIMIT).unwrap())
 }
 
 fn member(name: &str) -> (String, Vec<u8>) {
@@ -108,19 +147,21 @@ fn member(name: &str) -> (String, Vec<u8>) {
         .iter()
         .find(|(n, _)| n == name)
         .cloned()
-        .unwrap_or_else(|| panic!("{name} not in the subset"))
+        .unwrap_or_else(|| panic!("{name} not in {}", cifar_tgz().0))
 }
 
-/// MNIST loaded from the official .gz files, once.
+/// MNIST loaded from the .gz files, once.
 fn mnist() -> &'static Dataset {
     static D: OnceLock<Dataset> = OnceLock::new();
-    D.get_or_init(|| load_files(mnist_gz(), None).unwrap())
+    let gz = mnist_gz();
+    D.get_or_init(|| load_files(gz, None).unwrap())
 }
 
-/// The CIFAR-10 subset loaded from its archive, once.
+/// CIFAR-10 loaded from its archive, once.
 fn cifar() -> &'static Dataset {
     static D: OnceLock<Dataset> = OnceLock::new();
-    D.get_or_init(|| load_files(std::slice::from_ref(cifar_tgz()), None).unwrap())
+    let tgz = cifar_tgz();
+    D.get_or_init(|| load_files(std::slice::from_ref(tgz), None).unwrap())
 }
 
 fn gz(data: &[u8]) -> Vec<u8> {
@@ -178,27 +219,27 @@ fn set_be_u32(bytes: &mut [u8], at: usize, v: u32) {
 // ---------------------------------------------------------------- real data
 
 #[test]
-fn real_mnist_gz_has_official_counts() {
-    let d = mnist();
+fn real_mnist_gz_has_the_known_counts() {
+    let (d, f, used) = (mnist(), mnist_facts(), mnist_data());
     assert_eq!(d.kind, DatasetKind::Mnist);
-    assert_eq!((d.train.len(), d.test.len()), (60_000, 10_000));
+    assert_eq!((d.train.len(), d.test.len()), (f.train, f.test), "{used}");
     assert_eq!(
         (d.train.channels, d.train.height, d.train.width),
         (1, 28, 28)
     );
-    assert_eq!(d.train.images.len(), 60_000 * 784);
-    assert_eq!(d.train.class_counts(10), MNIST_TRAIN_COUNTS);
-    assert_eq!(d.test.class_counts(10), MNIST_TEST_COUNTS);
+    assert_eq!(d.train.images.len(), f.train * 784);
+    assert_eq!(d.train.class_counts(10), f.train_counts, "{used}");
+    assert_eq!(d.test.class_counts(10), f.test_counts, "{used}");
     // Well-known first labels: a 5 in training, a 7 in test.
     assert_eq!((d.train.labels[0], d.test.labels[0]), (5, 7));
     // The first training image's pixels are the bytes right after the header.
     let raw = &mnist_raw()[0].1;
     assert_eq!(d.train.image(0), &raw[16..16 + 784]);
-    assert_eq!(d.train.image(59_999), &raw[raw.len() - 784..]);
+    assert_eq!(d.train.image(f.train - 1), &raw[raw.len() - 784..]);
     let info = d.info_json();
     assert_eq!(info["kind"], "mnist");
-    assert_eq!(info["train"], 60_000);
-    assert_eq!(info["test_class_counts"][1], 1135);
+    assert_eq!(info["train"], f.train);
+    assert_eq!(info["test_class_counts"][1], f.test_counts[1]);
     assert!(
         d.source.contains("train-images-idx3-ubyte.gz"),
         "{}",
@@ -222,31 +263,32 @@ fn real_mnist_raw_idx_loads_the_same_and_hint_picks_fashion() {
     mixed.reverse();
     let d = load_files(&mixed, Some(DatasetKind::Mnist)).unwrap();
     assert_eq!(d.test.images, mnist().test.images);
-    assert_eq!(d.train.class_counts(10), MNIST_TRAIN_COUNTS);
+    assert_eq!(d.train.class_counts(10), mnist_facts().train_counts);
 }
 
 #[test]
-fn real_cifar_archive_has_subset_counts() {
-    let d = cifar();
+fn real_cifar_archive_has_the_known_counts() {
+    let (d, f, used) = (cifar(), cifar_facts(), cifar_data());
     assert_eq!(d.kind, DatasetKind::Cifar10);
-    assert_eq!((d.train.len(), d.test.len()), (10_000, 10_000));
+    assert_eq!((d.train.len(), d.test.len()), (f.train, f.test), "{used}");
     assert_eq!(
         (d.train.channels, d.train.height, d.train.width),
         (3, 32, 32)
     );
-    assert_eq!(d.train.class_counts(10), CIFAR_TRAIN_COUNTS);
-    assert_eq!(d.test.class_counts(10), [1000; 10]);
+    assert_eq!(d.train.class_counts(10), f.train_counts, "{used}");
+    assert_eq!(d.test.class_counts(10), f.test_counts, "{used}");
     // Official order: data_batch_1 starts with a frog, test_batch with a cat.
     assert_eq!((d.train.labels[0], d.test.labels[0]), (6, 3));
     let info = d.info_json();
     assert_eq!(info["kind"], "cifar10");
     assert_eq!(info["channels"], 3);
     assert_eq!(info["class_names"][0], "airplane");
-    assert!(
-        d.source.contains("cifar-10-binary-subset.tar.gz"),
-        "{}",
-        d.source
-    );
+    let archive = if used.is_full() {
+        "cifar-10-binary-subset.tar.gz"
+    } else {
+        "cifar-10-sample-binary.tar.gz"
+    };
+    assert!(d.source.contains(archive), "{}", d.source);
     assert!(d.source.contains("data_batch_1.bin"), "{}", d.source);
 }
 
@@ -332,9 +374,10 @@ fn wrong_magic_is_reported() {
 #[test]
 fn truncated_images_are_reported() {
     let bytes = mnist_raw()[2].1[..1234].to_vec();
+    let test = mnist_facts().test;
     expect_error(&mnist_with(2, bytes), "t10k-images-idx3-ubyte", |p| {
         *p == Problem::Truncated {
-            needed: 16 + 10_000 * 784,
+            needed: 16 + test * 784,
             found: 1234,
         }
     });
@@ -349,12 +392,13 @@ fn truncated_images_are_reported() {
 
 #[test]
 fn header_claiming_more_than_present_is_reported() {
+    let Facts { train, test, .. } = *mnist_facts();
     let mut bytes = mnist_raw()[0].1.clone();
     set_be_u32(&mut bytes, 4, 1 << 31);
     expect_error(
         &mnist_with(0, bytes),
         "train-images-idx3-ubyte",
-        |p| matches!(p, Problem::HeaderClaimsTooMuch { count, present, .. } if *count == 1 << 31 && *present == 16 + 60_000 * 784),
+        |p| matches!(p, Problem::HeaderClaimsTooMuch { count, present, .. } if *count == 1 << 31 && *present == 16 + train * 784),
     );
     let mut labels = mnist_raw()[1].1.clone();
     set_be_u32(&mut labels, 4, u32::MAX);
@@ -363,11 +407,11 @@ fn header_claiming_more_than_present_is_reported() {
     });
     // Fewer records claimed than present: trailing bytes.
     let mut bytes = mnist_raw()[2].1.clone();
-    set_be_u32(&mut bytes, 4, 9_999);
+    set_be_u32(&mut bytes, 4, test as u32 - 1);
     expect_error(&mnist_with(2, bytes), "t10k-images-idx3-ubyte", |p| {
         *p == Problem::TrailingBytes {
-            expected: 16 + 9_999 * 784,
-            found: 16 + 10_000 * 784,
+            expected: 16 + (test - 1) * 784,
+            found: 16 + test * 784,
         }
     });
     // Images that are not 28x28.
@@ -408,12 +452,13 @@ fn label_out_of_range_is_reported() {
 
 #[test]
 fn count_mismatch_is_reported() {
-    let mut labels = mnist_raw()[3].1[..8 + 9_999].to_vec();
-    set_be_u32(&mut labels, 4, 9_999);
+    let test = mnist_facts().test;
+    let mut labels = mnist_raw()[3].1[..8 + test - 1].to_vec();
+    set_be_u32(&mut labels, 4, test as u32 - 1);
     let e = expect_error(&mnist_with(3, labels), "t10k-labels-idx1-ubyte", |p| {
         *p == Problem::CountMismatch {
-            images: 10_000,
-            labels: 9_999,
+            images: test,
+            labels: test - 1,
         }
     });
     assert!(
@@ -498,15 +543,16 @@ fn corrupted_tar_is_reported() {
 
 #[test]
 fn bin_with_partial_record_is_reported() {
+    let n = cifar_facts().train;
     let mut train = member("data_batch_1.bin");
-    train.1.truncate(10_000 * 3073 - 100);
+    train.1.truncate(n * 3073 - 100);
     expect_error(
         &[train, member("test_batch.bin")],
         "data_batch_1.bin",
         |p| {
             *p == Problem::Truncated {
-                needed: 10_000 * 3073,
-                found: 10_000 * 3073 - 100,
+                needed: n * 3073,
+                found: n * 3073 - 100,
             }
         },
     );
@@ -704,11 +750,27 @@ fn builtin_samples_have_expected_sizes_and_all_classes() {
 #[test]
 fn builtin_samples_are_prefixes_of_the_real_data() {
     let m = sample::builtin_dataset(DatasetKind::Mnist).unwrap();
-    assert_eq!(m.train, mnist().train.take(10_000));
-    assert_eq!(m.test, mnist().test.take(2_000));
     let c = sample::builtin_dataset(DatasetKind::Cifar10).unwrap();
-    assert_eq!(c.train, cifar().train.take(2_000));
-    assert_eq!(c.test, cifar().test.take(500));
+    for (d, used, first) in [
+        (&m, mnist_data(), MNIST_FIRST_LABELS),
+        (&c, cifar_data(), CIFAR_FIRST_LABELS),
+    ] {
+        // Without the full data, what shows that the sample is a prefix in
+        // official order is the official sequence of first labels.
+        assert_eq!(
+            (&d.train.labels[..10], &d.test.labels[..10]),
+            (&first.0[..], &first.1[..]),
+            "{used}"
+        );
+    }
+    if mnist_data().is_full() {
+        assert_eq!(m.train, mnist().train.take(10_000));
+        assert_eq!(m.test, mnist().test.take(2_000));
+    }
+    if cifar_data().is_full() {
+        assert_eq!(c.train, cifar().train.take(2_000));
+        assert_eq!(c.test, cifar().test.take(500));
+    }
 }
 
 // ---------------------------------------------------------------- preprocessing
@@ -757,8 +819,9 @@ fn split_is_seeded_disjoint_and_complete() {
     let (none, everything) = split_train_val(&set, 5000, 1);
     assert_eq!((none.len(), everything.len()), (0, 1000));
     // The paper's proportions on real data: 10% held out.
-    let (t, v) = split_train_val(&cifar().train, 1000, 7);
-    assert_eq!((t.len(), v.len(), t.channels), (9000, 1000, 3));
+    let n = cifar_facts().train;
+    let (t, v) = split_train_val(&cifar().train, n / 10, 7);
+    assert_eq!((t.len(), v.len(), t.channels), (n - n / 10, n / 10, 3));
 }
 
 #[test]
@@ -834,7 +897,8 @@ fn fill_batch_layout_is_bchw_with_mean_subtracted() {
     let d = cifar();
     let mean = pixel_mean(&d.train);
     let (mut out, mut labels) = (Vec::new(), Vec::new());
-    let indices = [7, 0, 9999];
+    let last = cifar_facts().train - 1;
+    let indices = [7, 0, last];
     fill_batch(&d.train, &indices, &mean, None, &mut out, &mut labels);
     assert_eq!(out.len(), 3 * 3 * 32 * 32);
     assert_eq!(
@@ -853,7 +917,7 @@ fn fill_batch_layout_is_bchw_with_mean_subtracted() {
     assert!((got - (raw as f32 / 255.0 - mean[2 * 1024 + 5 * 32 + 9])).abs() < 1e-6);
     // Batch element 2, (c=1, y=31, x=0), without mean subtraction.
     fill_batch(&d.train, &indices, &[], None, &mut out, &mut labels);
-    let raw = bin[9999 * 3073 + 1 + 1024 + 31 * 32];
+    let raw = bin[last * 3073 + 1 + 1024 + 31 * 32];
     assert_eq!(out[at(2, 1, 31, 0)], raw as f32 / 255.0);
     // Steady state reuses the buffers.
     let (ptr, cap) = (out.as_ptr(), out.capacity());

@@ -1,5 +1,7 @@
 //! The training loop on the CPU backend: real data, real optimisation.
 
+mod common;
+
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -8,21 +10,24 @@ use reslab::config::{ExperimentConfig, OptimizerKind};
 use reslab::data::{self, Dataset, DatasetKind};
 use reslab::model::Net;
 use reslab::train::{self, Control, Event, Status};
+use std::sync::{Mutex, MutexGuard};
 
 fn sample(kind: DatasetKind) -> Dataset {
     data::load_files(&data::sample::builtin_files(kind).unwrap(), Some(kind)).unwrap()
 }
 
-fn shared_mnist() -> Dataset {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist");
-    let files: Vec<(String, Vec<u8>)> = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
-        .iter()
-        .map(|n| (n.to_string(), std::fs::read(format!("{dir}/{n}")).unwrap_or_else(|e| panic!("{dir}/{n}: {e} (the real MNIST files are needed)"))))
-        .collect();
-    data::load_files(&files, Some(DatasetKind::Mnist)).unwrap()
+/// Held while a test seeds the backend and trains: Flex's random generator
+/// (`device.seed`, weight initialisation) is one per process, so nets built
+/// by tests running in parallel would take each other's draws and a seeded
+/// run would not be reproducible.
+fn exclusive() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    // A test that failed while holding it leaves nothing behind to protect.
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn run(cfg: &ExperimentConfig, data: &Dataset) -> (train::RunResult, Vec<Event>) {
+    let _serial = exclusive();
     let mut events = Vec::new();
     let r = pollster::block_on(train::train(cfg, data, &Device::flex(), "cpu", &Control::new(), &mut |e| events.push(e.clone())));
     (r, events)
@@ -31,6 +36,7 @@ fn run(cfg: &ExperimentConfig, data: &Dataset) -> (train::RunResult, Vec<Event>)
 /// Loss on a fixed batch before and after one optimizer step (train mode both times).
 fn one_step(model: &str, dataset: &Dataset, opt: OptimizerKind, lr: f64) -> (f32, f32) {
     let cfg = ExperimentConfig { model: model.into(), dataset: dataset.kind, optimizer: opt, lr, ..Default::default() };
+    let _serial = exclusive();
     let device = Device::flex().autodiff();
     device.seed(7);
     let net = Net::from_config(&cfg, &device).unwrap();
@@ -79,24 +85,32 @@ fn one_step_lowers_the_loss_for_each_optimizer() {
 }
 
 /// The accuracy this code should reach: `cnn` + Adam (lr 1e-3, batch 64),
-/// one epoch over the real MNIST training set (59,000 images, 1,000 held out
-/// for validation), tested on all 10,000 test images: ≥ 97% (see README for
-/// the measured figure).
+/// one epoch with 1,000 training images held out for validation, tested on
+/// the whole test split. On the full MNIST (59,000 training images, 10,000
+/// test images): ≥ 97% (see README for the measured figure). On the built-in
+/// sample (9,000 and 2,000) it reached 92.0–93.3% over seeds 1–6, so ≥ 90%,
+/// far above chance (10%) yet clear of the seed-to-seed spread.
 #[test]
-fn cnn_reaches_97_percent_on_real_mnist() {
-    let mnist = shared_mnist();
+fn cnn_reaches_its_target_accuracy_on_mnist() {
+    let used = common::Data::resolve(DatasetKind::Mnist);
+    used.announce();
+    let mnist = used.load();
+    // (test accuracy, validation accuracy, training images, test images)
+    let (min_acc, min_val, train_images, test_images) =
+        if used.is_full() { (0.97, 0.95, 59_000, 10_000) } else { (0.90, 0.88, 9_000, 2_000) };
     let cfg = ExperimentConfig { val_size: 1_000, log_every: 50, ..Default::default() };
     let (r, events) = run(&cfg, &mnist);
     assert_eq!(r.status, Status::Finished, "{}", r.message);
     let acc = r.test_accuracy.unwrap();
     eprintln!("cnn/MNIST: test accuracy {:.2}% in {:.1}s ({:.0} img/s)", acc * 100.0, r.wall_seconds, r.img_per_s);
-    assert!(acc >= 0.97, "test accuracy {acc}");
+    assert!(acc >= min_acc, "test accuracy {acc}, expected at least {min_acc} ({used})");
     // The result carries what the page and the CLI show.
-    assert_eq!(r.confusion_matrix.iter().flatten().sum::<usize>(), 10_000);
+    assert_eq!(r.confusion_matrix.iter().flatten().sum::<usize>(), test_images, "{used}");
     assert_eq!(r.per_class_accuracy.len(), 10);
     assert_eq!(r.epochs.len(), 1);
-    assert!(r.epochs[0].val_accuracy.unwrap() > 0.95);
-    assert_eq!(r.steps.len(), 59_000usize.div_ceil(64));
+    let val = r.epochs[0].val_accuracy.unwrap();
+    assert!(val > min_val, "validation accuracy {val}, expected above {min_val} ({used})");
+    assert_eq!(r.steps.len(), usize::div_ceil(train_images, 64), "{used}");
     assert!(events.iter().any(|e| matches!(e, Event::Start { .. })));
     assert!(matches!(events.last(), Some(Event::Finished { status: Status::Finished, .. })));
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
@@ -147,6 +161,7 @@ fn stop_ends_the_run_and_keeps_what_it_has() {
     let cfg = ExperimentConfig { max_steps: Some(1000), log_every: 2, batch_size: 16, test_limit: Some(100), ..Default::default() };
     let control = Control::new();
     let mut seen = 0;
+    let _serial = exclusive();
     let r = pollster::block_on(train::train(&cfg, &mnist, &Device::flex(), "cpu", &control, &mut |e| {
         if let Event::Steps { points, .. } = e {
             seen += points.len();
@@ -188,6 +203,7 @@ fn each_epoch_hands_over_a_checkpoint_that_a_run_can_resume_from() {
     let mnist = sample(DatasetKind::Mnist);
     let cfg = ExperimentConfig { epochs: 2, train_limit: Some(256), test_limit: Some(100), batch_size: 32, ..Default::default() };
     let (mut seen, mut first) = (vec![], None);
+    let _serial = exclusive();
     let fresh = pollster::block_on(train::train_checkpointed(
         &cfg,
         &mnist,
