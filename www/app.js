@@ -2388,7 +2388,6 @@ async function openLinkedStudy(linked = initialLab.lab) {
     if (linkedStudyOpened) return;
     linkedStudyOpened = true;
   }
-  $('lab-panel').scrollIntoView?.({ block: 'start' });
   if (linked.preset) {
     if (!presetById(linked.preset)) {
       const ids = (lab?.presets ?? []).map((p) => p.id).join(', ');
@@ -2397,12 +2396,15 @@ async function openLinkedStudy(linked = initialLab.lab) {
       return;
     }
     lab.selectPreset(linked.preset, linked);
+    $('lab-panel').scrollIntoView?.({ block: 'start' });
     if (linked === initialLab.lab && initialLab.messages.length) history.replaceState(null, '', urlWithStudy(location.href, linked));
   } else if (linked.grid) {
+    $('lab-panel').scrollIntoView?.({ block: 'start' });
     const why = await lab.showGrid(linked.grid);
     if (why) {
       notice(`This link's grid cannot be run: ${why}; nothing was loaded.`);
       dropStudyFromUrl();
+      window.scrollTo?.(0, 0); // where the notice is
     }
   }
 }
