@@ -1341,8 +1341,10 @@ async function describeDuration(configs, progress) {
     ? `on the CPU backend${backendInfo?.threads ? ` with ${backendInfo.threads} thread${backendInfo.threads === 1 ? '' : 's'}` : ''}`
     : 'on WebGPU';
   const perNet = new Map();
+  const manyDatasets = new Set(configs.map((c) => c.dataset)).size > 1;
   for (const [k, s] of speeds) {
-    if (configs.some((c) => speedKey(c, backend) === k)) perNet.set(`${k.split('|')[2]} at batch ${k.split('|').pop()}`, s);
+    const [, dataset, model] = k.split('|');
+    if (configs.some((c) => speedKey(c, backend) === k)) perNet.set(`${model}${manyDatasets ? ` on ${dataset}` : ''} at batch ${k.split('|').pop()}`, s);
   }
   const measured = [...perNet].map(([what, s]) => `${what} ${formatSig(s)} s a step`).join(', ');
   if (unknown === configs.length) {
