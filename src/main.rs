@@ -414,11 +414,14 @@ fn train_with_progress(
         ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {msg}  ETA {eta}")
             .expect("valid template"),
     );
+    // A hidden bar (--quiet, or stderr not a terminal, as in a log file)
+    // swallows its println too: the lines go straight to stderr then.
+    let say = |line: String| if bar.is_hidden() { eprintln!("{line}") } else { bar.println(line) };
     let mut last_loss = f32::NAN;
     let mut on_event = |e: &Event| match e {
         Event::Start { total_steps, params, .. } => {
             bar.set_length(*total_steps as u64);
-            bar.println(format!("{params} parameters, {total_steps} steps"));
+            say(format!("{params} parameters, {total_steps} steps"));
         }
         Event::Steps { points, img_per_s, epoch, train_accuracy, .. } => {
             if let Some(p) = points.last() {
@@ -433,7 +436,7 @@ fn train_with_progress(
                 (Some(l), Some(a)) => format!("  val loss {l:.4} acc {:.2}%", a * 100.0),
                 _ => String::new(),
             };
-            bar.println(format!(
+            say(format!(
                 "epoch {}: train loss {:.4} acc {:.2}%{val}  ({:.1}s)",
                 m.epoch,
                 m.train_loss,

@@ -51,6 +51,19 @@ fn train_writes_a_result_json() {
 }
 
 #[test]
+fn quiet_prints_one_line_per_epoch() {
+    // Two epochs of 64 images: the lines a log file keeps, where no progress bar is drawn.
+    let (ok, _, err) = reslab(&[
+        "train", "--model", "cnn", "--epochs", "2", "--train-limit", "64", "--batch", "16", "--test-limit", "32", "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains(" parameters, 8 steps"), "no start line: {err}");
+    for e in ["epoch 1: train loss ", "epoch 2: train loss "] {
+        assert!(err.contains(e), "no '{e}' line with --quiet: {err}");
+    }
+}
+
+#[test]
 fn data_can_be_a_folder_of_official_files() {
     // The full MNIST's folder, or the sample's own folder of official files.
     let used = common::Data::resolve(DatasetKind::Mnist);
