@@ -258,7 +258,7 @@ function engineFailure(message) {
 
 /** The engine is gone: every plan expansion and speed measurement waiting on it fails with the reason. */
 function rejectWaits(reason) {
-  for (const waits of [expandWaits, measureWaits]) {
+  for (const waits of [expandWaits, measureWaits, resumeWaits]) {
     for (const [, w] of waits) w.reject(new Error(reason));
     waits.clear();
   }
@@ -429,6 +429,13 @@ function onWorkerError(msg) {
       console.warn(`ResLab: no checkpoint for run #${msg.runId}: ${message}`);
       break;
     case 'load-model': {
+      const resume = resumeWaits.get(msg.key);
+      if (resume) {
+        // A checkpoint that does not load: the resume says so instead of waiting for ever.
+        resumeWaits.delete(msg.key);
+        resume.reject(new Error(message));
+        break;
+      }
       const box = $('loaded-model');
       box.hidden = false;
       box.className = 'loaded-model error';
@@ -2702,10 +2709,15 @@ async function resumeRun(run) {
     return;
   }
   const key = `ckpt-${run.id}-${++loadedModelSeq}`;
-  const loaded = new Promise((resolve) => resumeWaits.set(key, resolve));
+  const loaded = new Promise((resolve, reject) => resumeWaits.set(key, { resolve, reject }));
   const bytes = ck.bytes.slice();
   send({ type: 'load-model', key, name: `checkpoint of run #${run.id}`, bytes: bytes.buffer }, [bytes.buffer]);
-  await loaded;
+  try {
+    await loaded;
+  } catch (err) {
+    notice(`Run #${run.id} cannot be resumed: its checkpoint did not load (${messageOf(err)}). Queue its settings again to rerun it.`);
+    return;
+  }
   const c = structuredClone(run.config);
   // What is left of the budget; the schedule's milestones move with it.
   if (c.max_steps) c.max_steps = Math.max(1, c.max_steps - ck.step);
@@ -2762,7 +2774,7 @@ async function loadModelFile(file) {
 
 function onModelLoaded(msg) {
   if (resumeWaits.has(msg.key)) {
-    resumeWaits.get(msg.key)(msg);
+    resumeWaits.get(msg.key).resolve(msg);
     resumeWaits.delete(msg.key);
     return;
   }
