@@ -1241,14 +1241,17 @@ function onTabMessage(msg) {
 /** Decides this tab's part before anything is read from storage. */
 async function settleTabRole() {
   tabs.onMessage(onTabMessage);
-  tabRole = await claimQueue({ onTakeOver: () => takeOver().catch((err) => notice(`Taking over the queue failed: ${messageOf(err)}`)) });
-  lockedRoles = tabRole !== 'alone';
-  if (tabRole === 'alone') {
-    // No Web Locks (a page not served over HTTPS or from localhost): ask the other tabs instead.
+  const role = await claimQueue({ onTakeOver: () => takeOver().catch((err) => notice(`Taking over the queue failed: ${messageOf(err)}`)) });
+  lockedRoles = role !== 'alone';
+  if (role === 'alone') {
+    // No Web Locks (a page not served over HTTPS or from localhost): ask the other tabs instead,
+    // staying 'pending' (neither answering nor training) until they had time to say they own it.
     // A tab that crashes cannot say goodbye; then a reload of this one is needed.
     tabs.post({ type: 'hello' });
     await new Promise((r) => setTimeout(r, 400));
-    if (heardOwner) tabRole = 'follower';
+    tabRole = heardOwner ? 'follower' : 'alone';
+  } else {
+    tabRole = role;
   }
   if (owns()) addEventListener('pagehide', () => tabs.post({ type: 'bye' }));
   if (tabRole === 'follower') {

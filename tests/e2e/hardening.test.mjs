@@ -106,6 +106,31 @@ test('two tabs: one owns the queue, the other is read-only and takes over when i
   }
 });
 
+test('without Web Locks (a page on plain HTTP) tabs still elect one owner, and hand over when it leaves', { timeout: 10 * MINUTE }, async () => {
+  // Browsers offer Web Locks only on secure origins; a classroom server on the LAN is plain HTTP.
+  const noLocks = () => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
+  const app = await openApp({ query: '?backend=cpu', initScript: noLocks });
+  const second = await app.context.newPage();
+  await second.addInitScript(noLocks);
+  const secondApp = { page: second, log: [] };
+  try {
+    await waitForBackend(app.page);
+    assert.equal(await app.page.evaluate(() => 'locks' in navigator && navigator.locks), undefined);
+    await second.goto(`${app.server.url}?backend=cpu`);
+    await waitForBackend(second);
+    await until('the read-only notice', () => second.locator('#other-tab').isVisible(), MINUTE, secondApp);
+    assert.equal(await second.locator('#train').isDisabled(), true);
+    assert.equal(await app.page.locator('#train').isDisabled(), false);
+    // The owner leaves (pagehide): the other tab takes over.
+    await app.page.goto('about:blank');
+    await until('the take-over', async () => /now owns the queue/.test(await noticeText(second)), MINUTE, secondApp);
+    assert.equal(await second.locator('#other-tab').isVisible(), false);
+    assert.equal(await second.locator('#train').isDisabled(), false);
+  } finally {
+    await app.close();
+  }
+});
+
 test('twenty quick clicks on Train queue one run; a repeat on purpose is one answer away', { timeout: 10 * MINUTE }, async () => {
   const app = await openApp({ query: '?backend=cpu&model=cnn&max_steps=2000&batch_size=16&log_every=10' });
   let answer = false;
