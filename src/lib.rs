@@ -9,6 +9,7 @@
 //! - [`optim`]: optimizers and learning-rate schedules.
 //! - [`train`]: the async training loop, its events and its result JSON.
 //! - [`lab`]: grids of experiments and the paper's ablations as presets.
+//! - [`report`]: result JSONs merged into the page's results table (Markdown, CSV).
 //! - [`bench`]: training-step timing with the TF.js/PyTorch reference harnesses' protocol.
 //! - `web` (wasm only): the bindings the page's worker calls; `threads`
 //!   (wasm, `threads` feature): the Web Worker pool of the threaded CPU engine.
@@ -21,6 +22,7 @@ pub mod lab;
 pub mod model;
 pub mod optim;
 pub mod platform;
+pub mod report;
 pub mod rng;
 pub mod train;
 

@@ -5,6 +5,8 @@
 //!   reslab train --config experiment.json --data ~/datasets/cifar-10-binary.tar.gz
 //!   reslab train --preset degradation --budget smoke --out runs/
 //!   reslab train --grid my-grid.json --out runs/
+//!   reslab train --grid my-grid.json --shard 2/10 --out runs/   # runs 3, 13, 23, … of the grid
+//!   reslab report runs/ --csv
 //!   reslab train --model resnet20 --dataset cifar10 --save-model r20.reslab
 //!   reslab eval --model r20.reslab
 
@@ -17,9 +19,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reslab::backend::{self, BackendKind};
 use reslab::config::{ExperimentConfig, OptimizerKind, Schedule, Shortcut, Stem};
 use reslab::data::{self, Dataset, DatasetKind};
-use reslab::lab::{self, Budget, PlannedRun};
+use reslab::lab::{self, Budget, PlannedRun, Shard};
 use reslab::model;
+use reslab::report;
 use reslab::train::{self, Control, Event, RunResult, Status};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 #[derive(Parser)]
@@ -55,6 +59,26 @@ enum Command {
     /// Train one experiment and write its result JSON, or a preset or grid of
     /// experiments with one result JSON per run.
     Train(TrainArgs),
+    /// Merge result JSONs into the page's results table (Markdown, or CSV
+    /// with --csv), or into one file for the page's Import runs (--json).
+    /// Exit code 1 if a file was left out (named on stderr).
+    Report {
+        /// Result JSONs (`train --out`, the page's Export JSON), or folders
+        /// of them (their *.json files).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The page's Export CSV columns instead of a Markdown table.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// The runs' result JSONs as one list (the page's Export JSON), for
+        /// the page's Import runs, which takes one file.
+        #[arg(long)]
+        json: bool,
+        /// Compare every run with this preset's paper numbers
+        /// (default: a preset's runs with their own preset's).
+        #[arg(long)]
+        preset: Option<String>,
+    },
     /// Evaluate a saved model (`train --save-model`) on the test split.
     Eval {
         /// The model file.
@@ -99,6 +123,7 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(group = clap::ArgGroup::new("queue").args(["preset", "grid"]))]
 struct TrainArgs {
     /// Experiment config JSON; flags given as well override its fields.
     #[arg(long)]
@@ -113,8 +138,18 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1.0, requires = "preset")]
     scale: f64,
     /// Run a grid of experiments (JSON: name, base, runs, grid); config flags apply to every run.
-    #[arg(long, conflicts_with_all = ["config", "paper"])]
+    #[arg(long, conflicts_with_all = ["config"])]
     grid: Option<PathBuf>,
+    /// Run only slice I of N of the preset's or grid's runs, I from 0 to
+    /// N-1: runs I+1, I+1+N, I+1+2N, … (dealt out in turn, so that deep and
+    /// shallow nets mix). Result files keep the whole grid's numbers. For a
+    /// job array: --shard $SLURM_ARRAY_TASK_ID/N with --array=0-(N-1).
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse, allow_hyphen_values = true, requires = "queue")]
+    shard: Option<Shard>,
+    /// Print the runs (result file name and label; one config as JSON
+    /// without --preset/--grid) and stop, without loading data or training.
+    #[arg(long, conflicts_with = "init_model")]
+    dry_run: bool,
     /// Write the trained model here (one run only).
     #[arg(long, conflicts_with_all = ["preset", "grid"])]
     save_model: Option<PathBuf>,
@@ -170,7 +205,8 @@ struct TrainArgs {
     train_limit: Option<usize>,
     #[arg(long)]
     test_limit: Option<usize>,
-    /// The paper's CIFAR-10 recipe (batch 128, lr 0.1 ÷10 at 32k/48k, 64k steps, …) for --model.
+    /// The paper's CIFAR-10 recipe (batch 128, lr 0.1 ÷10 at 32k/48k, 64k steps, …) for --model;
+    /// with --grid, the layer under the grid's base.
     #[arg(long)]
     paper: bool,
     #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu", "ndarray"])]
@@ -236,6 +272,10 @@ fn main() -> ExitCode {
         Command::Describe { model, dataset, shortcut, stem, json } => describe(&model, &dataset, shortcut, stem, json),
         Command::Train(args) if args.preset.is_some() || args.grid.is_some() => run_queue(args),
         Command::Train(args) => run_train(args),
+        Command::Report { paths, csv, json, preset } => {
+            let format = if csv { ReportFormat::Csv } else if json { ReportFormat::Json } else { ReportFormat::Markdown };
+            run_report(&paths, format, preset.as_deref())
+        }
         Command::Eval { model, data, test_limit, backend, json } => run_eval(&model, &data, test_limit, &backend, json),
         Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, memory_steps, json } => {
             // model, optimizer and batch are set per combination in run_bench.
@@ -452,6 +492,10 @@ fn train_with_progress(
 
 fn run_train(a: TrainArgs) -> Result<(), String> {
     let mut cfg = build_config(&a)?;
+    if a.dry_run {
+        println!("{}", cfg.to_json());
+        return Ok(());
+    }
     let (device, kind) = device_for(&a.backend)?;
     // A saved model brings its own architecture; flags still set the rest.
     let init = match &a.init_model {
@@ -542,15 +586,29 @@ fn flag_overrides(a: &TrainArgs) -> Result<Map<String, Value>, String> {
     Ok(m)
 }
 
-/// The runs of `--preset` or `--grid`, with the flags applied to each.
-fn plan_queue(a: &TrainArgs) -> Result<Vec<PlannedRun>, String> {
+/// The runs of `--preset` or `--grid`, with the flags applied to each, and
+/// the `group` their result files carry (the page's: which preset or grid
+/// they belong to, so that imported runs are compared with the paper too).
+fn plan_queue(a: &TrainArgs) -> Result<(Vec<PlannedRun>, Value), String> {
     let overrides = flag_overrides(a)?;
     if let Some(id) = &a.preset {
-        return lab::expand_preset(id, Budget::parse(&a.budget)?, a.scale, &overrides);
+        let runs = lab::expand_preset(id, Budget::parse(&a.budget)?, a.scale, &overrides)?;
+        let title = lab::preset(id)?.title;
+        let group = json!({"kind": "preset", "id": id, "name": title, "budget": a.budget, "scale": a.scale});
+        return Ok((runs, group));
     }
     let path = a.grid.as_ref().expect("a preset or a grid");
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut grid = lab::Grid::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if a.paper {
+        let Ok(Value::Object(mut base)) = serde_json::to_value(ExperimentConfig::paper_cifar(a.model.as_deref().unwrap_or("resnet20")))
+        else {
+            unreachable!("the config serialises to an object")
+        };
+        base.extend(std::mem::take(&mut grid.base));
+        grid.base = base;
+    }
+    let name = grid.name.clone().unwrap_or_else(|| path.file_stem().map_or("grid".into(), |s| s.to_string_lossy().into_owned()));
     // Flags win over everything the grid says: drop axes they fix.
     grid.grid.retain(|(k, _)| !overrides.contains_key(k));
     for r in grid.runs.iter_mut().flatten() {
@@ -559,13 +617,42 @@ fn plan_queue(a: &TrainArgs) -> Result<Vec<PlannedRun>, String> {
     if grid.runs.is_none() {
         grid.runs = Some(vec![overrides]);
     }
-    grid.expand().map_err(|e| format!("{}: {e}", path.display()))
+    let runs = grid.expand().map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((runs, json!({"kind": "grid", "name": name})))
 }
 
-/// `train --preset/--grid`: every run in order, one result JSON each; a run
-/// that fails or diverges is reported and the queue goes on.
+/// A grid's or preset's result file: the result JSON plus the page's keys
+/// `label` and `group`, which its *Import runs* reads.
+#[derive(Serialize)]
+struct QueuedResult<'a> {
+    #[serde(flatten)]
+    result: &'a RunResult,
+    label: &'a str,
+    group: &'a Value,
+}
+
+/// `train --preset/--grid`: every run in order (or this shard's), one result
+/// JSON each; a run that fails or diverges is reported and the queue goes on.
 fn run_queue(a: TrainArgs) -> Result<(), String> {
-    let runs = plan_queue(&a)?;
+    let (runs, group) = plan_queue(&a)?;
+    let total = runs.len();
+    let runs = a.shard.unwrap_or(Shard { index: 0, count: 1 }).select(runs);
+    if let Some(shard) = a.shard {
+        if runs.is_empty() {
+            // Only when N is above the number of runs: shards 0 to total-1 hold one each.
+            eprintln!("shard {shard}: no runs, there are only {total} (one for each of shards 0 to {}); nothing to do", total.saturating_sub(1));
+            return Ok(());
+        }
+        let ids: Vec<String> = runs.iter().map(|(k, _)| (k + 1).to_string()).collect();
+        let runs_word = if ids.len() == 1 { "run" } else { "runs" };
+        eprintln!("shard {shard}: {runs_word} {} of {total}", ids.join(", "));
+    }
+    if a.dry_run {
+        for (k, run) in &runs {
+            println!("{}  {}", lab::run_file_name(*k, &run.label), run.label);
+        }
+        return Ok(());
+    }
     let (device, kind) = device_for(&a.backend)?;
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -575,16 +662,16 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
     let given = if a.data.is_empty() {
         None
     } else {
-        let hint = runs.first().map(|r| r.config.dataset).filter(|k| runs.iter().all(|r| r.config.dataset == *k));
+        let hint = runs.first().map(|(_, r)| r.config.dataset).filter(|k| runs.iter().all(|(_, r)| r.config.dataset == *k));
         let d = data::load_files(&read_data_files(&a.data)?, hint).map_err(|e| e.to_string())?;
         Some(d)
     };
     let mut samples: Vec<(DatasetKind, Result<Dataset, String>)> = Vec::new();
     let mut rows: Vec<(String, Status, Option<f64>, Option<f64>, f64)> = Vec::new();
-    let n = runs.len();
-    for (i, run) in runs.into_iter().enumerate() {
+    // Progress lines number runs in the whole grid, as the result files do.
+    for (k, run) in runs {
         let cfg = &run.config;
-        eprintln!("[{}/{n}] {}: {} on {}", i + 1, run.label, cfg.model, cfg.dataset.id());
+        eprintln!("[{}/{total}] {}: {} on {}", k + 1, run.label, cfg.model, cfg.dataset.id());
         let dataset = match &given {
             Some(d) if d.kind == cfg.dataset => Ok(d),
             _ => {
@@ -604,10 +691,12 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
             }
         };
         let acc = result.test_accuracy.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
-        eprintln!("[{}/{n}] {:?}: {}  test accuracy {acc}  ({:.1}s)", i + 1, result.status, result.message, result.wall_seconds);
+        eprintln!("[{}/{total}] {:?}: {}  test accuracy {acc}  ({:.1}s)", k + 1, result.status, result.message, result.wall_seconds);
         if let Some(dir) = &a.out {
-            let path = dir.join(format!("{:02}-{}.json", i + 1, lab::slug(&run.label)));
-            std::fs::write(&path, result.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
+            let path = dir.join(lab::run_file_name(k, &run.label));
+            let file = QueuedResult { result: &result, label: &run.label, group: &group };
+            let text = serde_json::to_string_pretty(&file).expect("results serialise");
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         rows.push((run.label, result.status, result.best_val_accuracy, result.test_accuracy, result.wall_seconds));
     }
@@ -625,6 +714,83 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
     let ok = rows.iter().filter(|r| matches!(r.1, Status::Finished | Status::Stopped)).count();
     if ok == 0 {
         return Err(format!("all {} runs failed", rows.len()));
+    }
+    Ok(())
+}
+
+enum ReportFormat {
+    Markdown,
+    Csv,
+    Json,
+}
+
+/// `report`: the result files (folders: their *.json files, by name), one
+/// table. A file that is not a result is named and left out; the table is
+/// still printed, and the exit code says something was left out.
+fn run_report(paths: &[PathBuf], format: ReportFormat, preset: Option<&str>) -> Result<(), String> {
+    if let Some(id) = preset {
+        lab::preset(id)?;
+    }
+    let mut left_out = 0usize;
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            if found.is_empty() {
+                eprintln!("error: {}: no result files (*.json) in this folder", p.display());
+                left_out += 1;
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut entries = Vec::new();
+    let mut seen: Vec<(String, PathBuf)> = Vec::new();
+    for f in &files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                left_out += 1;
+                continue;
+            }
+        };
+        let name = f.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+        let run = name.strip_suffix(".json").unwrap_or(&name);
+        let (read, problems) = report::read_results(run, &text);
+        for m in &problems {
+            eprintln!("error: {}: {m}", f.display());
+        }
+        left_out += problems.len();
+        // Shards' folders merged by hand can hold a run twice.
+        if let Some((_, first)) = seen.iter().find(|(r, _)| r == run) {
+            eprintln!("note: run {run} is in both {} and {}", first.display(), f.display());
+        }
+        seen.push((run.to_string(), f.clone()));
+        entries.extend(read);
+    }
+    if entries.is_empty() {
+        return Err("no run results to report".into());
+    }
+    let n = entries.len();
+    let table = report::Table::new(entries, preset)?;
+    print!(
+        "{}",
+        match format {
+            ReportFormat::Markdown => table.markdown(),
+            ReportFormat::Csv => table.csv(),
+            ReportFormat::Json => table.json(),
+        }
+    );
+    if left_out > 0 {
+        let runs = if n == 1 { "run" } else { "runs" };
+        return Err(format!("{left_out} left out (named above); the table has the other {n} {runs}"));
     }
     Ok(())
 }

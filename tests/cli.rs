@@ -273,3 +273,336 @@ fn bench_writes_json_lines_with_the_protocols_fields_and_memory_samples() {
     assert!(last.get("memory").is_none(), "{last}");
     assert_eq!(last["step_ms"].as_array().unwrap().len(), 2);
 }
+
+/// Like `reslab`, with the exit code (2: clap refused the arguments).
+fn reslab_code(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_reslab")).args(args).output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// Five tiny runs of the CNN on the built-in MNIST sample, one per learning rate.
+const FIVE_RUNS: &str = r#"{"name": "five", "base": {"model": "cnn", "max_steps": 1, "batch_size": 8, "train_limit": 64,
+    "val_size": 16, "test_limit": 16}, "grid": {"lr": [0.001, 0.002, 0.003, 0.004, 0.005]}}"#;
+const FIVE_FILES: [&str; 5] = ["01-lr-0-001.json", "02-lr-0-002.json", "03-lr-0-003.json", "04-lr-0-004.json", "05-lr-0-005.json"];
+
+fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    files
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A CSV table's cells (no quoted commas in these tables), without the columns named in `drop`.
+fn csv_cells(text: &str, drop: &[&str]) -> Vec<Vec<String>> {
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let keep: Vec<bool> = rows[0].iter().map(|h| !drop.contains(h)).collect();
+    rows.iter().map(|r| r.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.to_string()).collect()).collect()
+}
+
+/// A Markdown table's cells (header and rows; not the alignment line or the
+/// notes below), trimmed, without the columns named in `drop`.
+fn markdown_cells(text: &str, drop: &[&str]) -> Vec<Vec<String>> {
+    let rows: Vec<Vec<String>> = text
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .filter(|l| !l.starts_with("| --") && !l.starts_with("| :-"))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect();
+    let keep: Vec<bool> = rows[0].iter().map(|h| !drop.contains(&h.as_str())).collect();
+    rows.iter().map(|r| r.iter().zip(&keep).filter(|(_, k)| **k).map(|(c, _)| c.clone()).collect()).collect()
+}
+
+#[test]
+fn shards_run_every_run_once_and_their_report_is_the_unsharded_one() {
+    let dir = temp_dir("shards");
+    std::fs::create_dir_all(&dir).unwrap();
+    let grid = dir.join("five.json");
+    std::fs::write(&grid, FIVE_RUNS).unwrap();
+    let (whole, shard0, shard1, merged) = (dir.join("whole"), dir.join("shard0"), dir.join("shard1"), dir.join("merged"));
+    let train = |out: &std::path::Path, shard: Option<&str>| {
+        let mut args = vec!["train", "--grid", grid.to_str().unwrap(), "--quiet", "--out", out.to_str().unwrap()];
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (ok, _, err) = reslab(&args);
+        assert!(ok, "{shard:?}: {err}");
+        err
+    };
+    train(&whole, None);
+    let err0 = train(&shard0, Some("0/2"));
+    let err1 = train(&shard1, Some("1/2"));
+    assert!(err0.contains("shard 0/2: runs 1, 3, 5 of 5") && err0.contains("[3/5] lr 0.003"), "{err0}");
+    assert!(err1.contains("shard 1/2: runs 2, 4 of 5"), "{err1}");
+
+    // Every run exactly once across the shards, under the unsharded run's file name.
+    assert_eq!(file_names(&whole), FIVE_FILES);
+    assert_eq!(file_names(&shard0), [FIVE_FILES[0], FIVE_FILES[2], FIVE_FILES[4]]);
+    assert_eq!(file_names(&shard1), [FIVE_FILES[1], FIVE_FILES[3]]);
+    std::fs::create_dir_all(&merged).unwrap();
+    for d in [&shard0, &shard1] {
+        for f in file_names(d) {
+            let (a, b) = (read_json(&whole.join(&f)), read_json(&d.join(&f)));
+            assert_eq!((&a["config"], &a["label"], &a["group"]), (&b["config"], &b["label"], &b["group"]), "{f}");
+            assert_eq!(b["group"], serde_json::json!({"kind": "grid", "name": "five"}));
+            std::fs::copy(d.join(&f), merged.join(&f)).unwrap();
+        }
+    }
+    assert_eq!(file_names(&merged), FIVE_FILES);
+
+    // The tables agree on everything but timing: runs are seeded, and two
+    // runs of one config on the CPU backend give identical accuracies.
+    let report = |args: &[&str]| {
+        let (ok, out, err) = reslab(&[&["report"], args].concat());
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    let (w, s) = (whole.to_str().unwrap(), [shard1.to_str().unwrap(), shard0.to_str().unwrap()]);
+    let csv = report(&[w, "--csv"]);
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "run,label,model,lr,status,best_val_accuracy,final_val_accuracy,test_accuracy,wall_seconds,img_per_s,backend,message"
+    );
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(csv.lines().nth(3).unwrap().starts_with("03-lr-0-003,lr 0.003,cnn,0.003,finished,"), "{csv}");
+    let timing = ["wall_seconds", "img_per_s"];
+    // Shards' folders in any order, or copied into one.
+    for other in [report(&[s[0], s[1], "--csv"]), report(&[merged.to_str().unwrap(), "--csv"])] {
+        assert_eq!(csv_cells(&other, &timing), csv_cells(&csv, &timing));
+    }
+    let md = report(&[w]);
+    let timing = ["time", "img/s"];
+    assert_eq!(markdown_cells(&md, &timing)[0], ["run", "label", "model", "lr", "status", "best val", "final val", "test acc", "backend"]);
+    assert_eq!(markdown_cells(&md, &timing).len(), 6, "{md}");
+    assert_eq!(markdown_cells(&report(&[s[0], s[1]]), &timing), markdown_cells(&md, &timing));
+    // Files given one by one (as a shell expands runs/*.json) make the same table.
+    let files: Vec<String> = FIVE_FILES.iter().rev().map(|f| merged.join(f).to_str().unwrap().to_string()).collect();
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    assert_eq!(markdown_cells(&report(&files), &timing), markdown_cells(&md, &timing));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_shard_lists_its_runs_and_bad_shards_are_refused_before_anything_runs() {
+    let dir = temp_dir("shardargs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let grid = dir.join("five.json");
+    std::fs::write(&grid, FIVE_RUNS).unwrap();
+    let (g, out) = (grid.to_str().unwrap(), dir.join("runs"));
+    let o = out.to_str().unwrap();
+
+    let (ok, stdout, err) = reslab(&["train", "--grid", g, "--shard", "1/2", "--dry-run", "--out", o]);
+    assert!(ok, "{err}");
+    assert_eq!(stdout, "02-lr-0-002.json  lr 0.002\n04-lr-0-004.json  lr 0.004\n");
+    let (ok, stdout, _) = reslab(&["train", "--grid", g, "--shard", "2/7", "--dry-run"]);
+    assert!(ok && stdout == "03-lr-0-003.json  lr 0.003\n", "{stdout}");
+    let (ok, stdout, _) = reslab(&["train", "--grid", g, "--dry-run"]);
+    assert!(ok && stdout.lines().count() == 5, "{stdout}");
+    let (ok, stdout, _) = reslab(&["train", "--preset", "degradation", "--budget", "smoke", "--shard", "1/4", "--dry-run"]);
+    assert!(ok && stdout == "02-plain56.json  plain56\n", "{stdout}");
+    assert!(!out.exists(), "a dry run writes nothing");
+
+    // More shards than runs: the extra ones have nothing to do, and say so.
+    let (ok, stdout, err) = reslab(&["train", "--grid", g, "--shard", "5/7", "--quiet", "--out", o]);
+    assert!(ok, "{err}");
+    assert!(err.contains("shard 5/7: no runs, there are only 5") && stdout.is_empty(), "{err}");
+    assert!(!out.exists());
+
+    for (shard, want) in [
+        ("5/3", "I must be below N: shards are counted from 0 (0/3 to 2/3)"),
+        ("3/3", "--array=0-2"),
+        ("0/0", "N must be at least 1"),
+        ("-1/2", "I and N must be whole numbers"),
+        ("a/b", "I and N must be whole numbers"),
+        ("3", "expected I/N"),
+        ("/10", "I is missing (is $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX set?)"),
+    ] {
+        let (code, _, err) = reslab_code(&["train", "--grid", g, "--shard", shard, "--quiet", "--out", o]);
+        assert_eq!(code, Some(2), "{shard}: {err}");
+        assert!(err.contains(&format!("invalid value '{shard}' for '--shard <I/N>'")) && err.contains(want), "{shard}: {err}");
+        assert!(!out.exists(), "{shard}: nothing runs");
+    }
+    let (code, _, err) = reslab_code(&["train", "--model", "cnn", "--shard", "0/2", "--out", o]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--preset") && err.contains("--grid"), "{err}");
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_paper_recipe_lies_under_a_grid_and_grid_files_carry_label_and_group() {
+    let dir = temp_dir("papergrid");
+    std::fs::create_dir_all(&dir).unwrap();
+    let grid = dir.join("g.json");
+    std::fs::write(&grid, r#"{"base": {"batch_size": 8, "train_limit": 64, "val_size": 16, "test_limit": 16}, "grid": {"model": ["cnn"]}}"#).unwrap();
+    let out = dir.join("runs");
+    let (ok, _, err) = reslab(&["train", "--grid", grid.to_str().unwrap(), "--paper", "--max-steps", "1", "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let v = read_json(&out.join("01-cnn.json"));
+    let c = &v["config"];
+    assert_eq!((c["dataset"].as_str(), c["optimizer"].as_str(), c["lr"].as_f64(), c["weight_decay"].as_f64()), (Some("cifar10"), Some("momentum"), Some(0.1), Some(1e-4)));
+    assert_eq!(c["milestones"], serde_json::json!([32000, 48000]), "the recipe");
+    assert_eq!((c["batch_size"].as_u64(), c["val_size"].as_u64(), c["max_steps"].as_u64()), (Some(8), Some(16), Some(1)), "the grid's base, then the flags");
+    assert_eq!((v["label"].as_str(), &v["group"]), (Some("cnn"), &serde_json::json!({"kind": "grid", "name": "g"})));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A result JSON as the CLI writes it, with only the keys the table reads.
+fn result_json(model: &str, test_accuracy: f64, extra: &str) -> String {
+    format!(
+        r#"{{"config": {{"model": "{model}", "dataset": "cifar10"}}, "status": "finished", "message": "finished after 1 steps",
+        "backend": "cpu", "test_accuracy": {test_accuracy}, "best_val_accuracy": null, "final_val_accuracy": null,
+        "wall_seconds": 2.5, "img_per_s": 1500.0{extra}}}"#
+    )
+}
+
+#[test]
+fn report_names_what_is_not_a_result_and_tables_the_rest() {
+    let dir = temp_dir("reportbad");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("01-cnn.json"), result_json("cnn", 0.5, "")).unwrap();
+    std::fs::write(dir.join("notes.json"), r#"{"hello": 1}"#).unwrap();
+    std::fs::write(dir.join("broken.json"), "{").unwrap();
+    std::fs::write(dir.join("slurm-7_3.out"), "a log, not a result").unwrap();
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = reslab_code(&["report", d]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("notes.json: not a run result (expected an object with \"config\""), "{err}");
+    assert!(err.contains("broken.json: not a JSON file"), "{err}");
+    assert!(!err.contains("slurm-7_3.out"), "a folder's non-JSON files are not read: {err}");
+    assert!(err.contains("2 left out (named above); the table has the other 1 run"), "{err}");
+    let rows = markdown_cells(&out, &[]);
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(rows[1], ["01-cnn", "cnn", "cnn", "finished", "—", "—", "50.00%", "3 s", "1,500", "cpu"]);
+
+    let (code, out, err) = reslab_code(&["report", dir.join("01-cnn.json").to_str().unwrap()]);
+    assert_eq!((code, out.lines().count()), (Some(0), 3), "{err}");
+    let (code, _, err) = reslab_code(&["report", dir.join("notes.json").to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("notes.json: not a run result") && err.contains("no run results to report"), "{err}");
+    let missing = dir.join("nope.json");
+    let (code, _, err) = reslab_code(&["report", missing.to_str().unwrap(), dir.join("01-cnn.json").to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nope.json"), "{err}");
+    let (code, _, err) = reslab_code(&["report"]);
+    assert_eq!(code, Some(2), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_reads_the_pages_export_and_escapes_what_a_spreadsheet_would_evaluate() {
+    let dir = temp_dir("reportpage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = |label: &str, model: &str, status: &str| {
+        format!(
+            r#"{{"config": {{"model": "{model}", "lr": 0.01}}, "status": "{status}", "message": "", "label": {label},
+            "group": null, "dataset_label": "MNIST (built-in sample)", "layer_std": null, "test_accuracy": 0.25}}"#
+        )
+    };
+    let export = format!("[{}, {}, {}]", page(r#""-1+1|cmd""#, "cnn", "finished"), page(r#""=HYPERLINK(\"x\")""#, "mlp", "interrupted"), page(r#""-12""#, "cnn", "finished"));
+    let file = dir.join("reslab-runs.json");
+    std::fs::write(&file, export).unwrap();
+    let f = file.to_str().unwrap();
+
+    let (ok, csv, err) = reslab(&["report", f, "--csv"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "run,label,model,status,best_val_accuracy,final_val_accuracy,test_accuracy,wall_seconds,img_per_s,backend,message");
+    assert_eq!(lines[1], "reslab-runs#1,'-1+1|cmd,cnn,finished,,,0.25,0,0,,");
+    assert_eq!(lines[2], r#"reslab-runs#2,"'=HYPERLINK(""x"")",mlp,interrupted,,,0.25,0,0,,"#);
+    assert_eq!(lines[3], "reslab-runs#3,-12,cnn,finished,,,0.25,0,0,,", "a plain number stays a number");
+
+    let (ok, md, _) = reslab(&["report", f]);
+    assert!(ok);
+    assert!(md.contains("| -1+1\\|cmd "), "a pipe would end the cell: {md}");
+    // --json: one list in the page's Export JSON format, every key kept.
+    let (ok, json, _) = reslab(&["report", f, dir.to_str().unwrap(), "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let labels: Vec<&str> = v.as_array().unwrap().iter().map(|r| r["label"].as_str().unwrap()).collect();
+    // The file given twice (by name and in its folder): rows in run order, the copies side by side.
+    assert_eq!(labels, ["-1+1|cmd", "-1+1|cmd", "=HYPERLINK(\"x\")", "=HYPERLINK(\"x\")", "-12", "-12"]);
+    assert_eq!(v[0]["dataset_label"], "MNIST (built-in sample)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_puts_the_papers_numbers_beside_a_presets_runs() {
+    let dir = temp_dir("reportpaper");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("01-resnet20.json"), result_json("resnet20", 0.5, "")).unwrap();
+    std::fs::write(dir.join("02-resnet56.json"), result_json("resnet56", 0.625, "")).unwrap();
+    std::fs::write(dir.join("03-cnn.json"), result_json("cnn", 0.75, "")).unwrap();
+    let d = dir.to_str().unwrap();
+    let (ok, md, err) = reslab(&["report", d, "--preset", "depth"]);
+    assert!(ok, "{err}");
+    let rows = markdown_cells(&md, &["label", "status", "best val", "final val", "time", "img/s", "backend"]);
+    assert_eq!(rows, [["run", "model", "test acc", "paper"], ["01-resnet20", "resnet20", "50.00%", "91.25%"], ["02-resnet56", "resnet56", "62.50%", "93.03%"], ["03-cnn", "cnn", "75.00%", ""]]);
+    assert!(md.contains("- resnet20 (paper Table 6): 8.75% test error, so 91.25% accuracy; full 64k-step recipe"), "{md}");
+    let (ok, csv, _) = reslab(&["report", d, "--preset", "depth", "--csv"]);
+    assert!(ok);
+    let last: Vec<&str> = csv.lines().map(|l| l.rsplit(',').next().unwrap()).collect();
+    assert_eq!(last, ["paper_test_accuracy", "0.9125", "0.9303", ""]);
+    // Without --preset: a preset's runs are compared with their own preset's numbers.
+    std::fs::write(dir.join("01-resnet20.json"), result_json("resnet20", 0.5, r#", "group": {"kind": "preset", "id": "depth"}"#)).unwrap();
+    let (ok, md, _) = reslab(&["report", d]);
+    assert!(ok);
+    let rows = markdown_cells(&md, &[]);
+    assert_eq!((rows[0][7].as_str(), rows[1][7].as_str(), rows[2][7].as_str()), ("paper", "91.25%", ""), "{md}");
+    let (ok, _, err) = reslab(&["report", d, "--preset", "nope"]);
+    assert!(!ok && err.contains("unknown preset 'nope'"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_cluster_guides_grid_is_table_6_and_its_train_commands_parse() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CLUSTER.md")).unwrap();
+    let start = doc.find("```json\n").expect("the grid's JSON block") + "```json\n".len();
+    let grid = &doc[start..start + doc[start..].find("```").unwrap()];
+    let dir = temp_dir("clusterdoc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("table6.json");
+    std::fs::write(&path, grid).unwrap();
+
+    // The ten runs of Table 6, with the paper's recipe under them.
+    let runs = reslab::lab::Grid::from_json(grid).unwrap().expand().unwrap();
+    let models: Vec<&str> = runs.iter().map(|r| r.config.model.as_str()).collect();
+    assert_eq!(models, ["plain20", "plain32", "plain44", "plain56", "plain110", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"]);
+    for r in &runs {
+        let warmup = if r.config.model.ends_with("110") { 400 } else { 0 };
+        assert_eq!((r.config.warmup_steps, r.config.warmup_lr, r.config.shortcut), (warmup, 0.01, reslab::config::Shortcut::A), "{}", r.label);
+    }
+
+    // Every `reslab train` line of the guide, as a scheduler would run it for
+    // index 3, parses and picks run 4 (a dry run: no data read, no GPU).
+    let mut checked = 0;
+    for line in doc.lines().filter(|l| l.contains("reslab train --grid")) {
+        let cmd = &line[line.find("reslab train").unwrap() + "reslab ".len()..];
+        // The shell's part ends the command: a redirection, or the quote around it (GNU parallel).
+        let cmd = cmd.split(" >").next().unwrap().split('\'').next().unwrap();
+        let mut args: Vec<String> = cmd
+            .split_whitespace()
+            .map(|a| a.replace('"', "").replace("$SLURM_ARRAY_TASK_ID", "3").replace("$JOB_COMPLETION_INDEX", "3").replace("{}", "3"))
+            .map(|a| if a.ends_with("table6.json") { path.to_str().unwrap().to_string() } else { a })
+            .collect();
+        if !args.iter().any(|a| a == "--dry-run") {
+            args.push("--dry-run".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, out, err) = reslab(&args);
+        assert!(ok, "{line}\n{err}");
+        let want = if args.contains(&"--shard") { 1 } else { 10 };
+        assert_eq!(out.lines().count(), want, "{line}\n{out}");
+        if want == 1 {
+            assert_eq!(out, "04-plain56-warmup-steps-0.json  plain56 · warmup_steps 0\n", "{line}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "the dry run, Slurm, Kubernetes and GNU parallel");
+    for part in ["#SBATCH --array=0-9", "#SBATCH --gres=gpu:1", "completionMode: Indexed", "completions: 10", "nvidia.com/gpu: 1", "reslab report runs/ --preset depth"] {
+        assert!(doc.contains(part), "{part}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -98,7 +98,7 @@ fn default_object() -> Map<String, Value> {
 }
 
 /// The config's field names in the struct's order (the form's order).
-fn config_fields() -> Vec<String> {
+pub(crate) fn config_fields() -> Vec<String> {
     let text = serde_json::to_string(&ExperimentConfig::default()).expect("the config serialises");
     let fields: Ordered = serde_json::from_str(&text).expect("the config is a JSON object");
     fields.0.into_iter().map(|(k, _)| k).collect()
@@ -326,6 +326,78 @@ pub fn slug(label: &str) -> String {
     if s.is_empty() { "run".into() } else { s }
 }
 
+/// The name of run `index`'s result file (`index` 0-based, in the grid's
+/// order): "03-resnet20.json" for the third run. It depends only on the
+/// run's place in the whole grid, never on a shard, so the files of several
+/// shards can be copied into one folder.
+pub fn run_file_name(index: usize, label: &str) -> String {
+    format!("{:02}-{}.json", index + 1, slug(label))
+}
+
+/// One of `count` slices of a grid's runs (`reslab train --shard I/N`), for
+/// spreading a study over machines: a Slurm job array, a Kubernetes Indexed
+/// Job or GNU parallel runs the same command with I = 0, 1, …, N-1.
+///
+/// Shards are numbered from 0 because Kubernetes' `JOB_COMPLETION_INDEX` is
+/// and a Slurm array can be (`--array=0-9`). Runs are dealt out in turn
+/// (run k goes to shard k mod N) rather than in contiguous blocks: grids
+/// list their runs axis by axis, so a block would hand one machine all the
+/// deepest nets while another finishes early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based, below `count`.
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// Parses "I/N" (whole numbers, 0 <= I < N). The errors do not repeat
+    /// the text: the caller shows it (clap: "invalid value '5/3' for '--shard <I/N>': …").
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let form = "slice I of N, counted from 0: 0/4, 1/4, 2/4 and 3/4 are the four slices of a grid";
+        let Some((i, n)) = text.split_once('/') else {
+            return Err(format!("expected I/N, {form}"));
+        };
+        // An unset variable in `--shard $SLURM_ARRAY_TASK_ID/10` leaves "/10".
+        if i.is_empty() || n.is_empty() {
+            let part = if i.is_empty() { "I" } else { "N" };
+            return Err(format!("{part} is missing (is $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX set?); expected I/N, {form}"));
+        }
+        // Digits only: `usize::from_str` would also take "+1".
+        let whole = |s: &str| if s.bytes().all(|b| b.is_ascii_digit()) { s.parse::<usize>().ok() } else { None };
+        let (Some(index), Some(count)) = (whole(i), whole(n)) else {
+            return Err(format!("I and N must be whole numbers; expected I/N, {form}"));
+        };
+        if count == 0 {
+            return Err("N must be at least 1".into());
+        }
+        if index >= count {
+            let last = count - 1;
+            return Err(format!(
+                "I must be below N: shards are counted from 0 (0/{count} to {last}/{count}), so a Slurm array for {count} shards is --array=0-{last}"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether run `k` (0-based, in the grid's order) is this shard's.
+    pub fn holds(&self, k: usize) -> bool {
+        k % self.count == self.index
+    }
+
+    /// This shard's runs out of `runs`, each with its 0-based place in the
+    /// whole grid (which names its result file).
+    pub fn select<T>(&self, runs: Vec<T>) -> Vec<(usize, T)> {
+        runs.into_iter().enumerate().filter(|(k, _)| self.holds(*k)).collect()
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,6 +470,47 @@ mod tests {
         assert_eq!(v[1]["label"], "mlp");
         assert_eq!(v[1]["config"]["model"], "mlp");
         assert_eq!(v[1].as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn shards_deal_runs_out_in_turn_and_cover_each_once() {
+        for n in 1..=7 {
+            let mut seen = vec![0; 10];
+            for i in 0..n {
+                let shard = Shard::parse(&format!("{i}/{n}")).unwrap();
+                assert_eq!(shard.to_string(), format!("{i}/{n}"));
+                for (k, run) in shard.select((0..10).collect()) {
+                    assert_eq!(k, run, "the place in the whole grid is kept");
+                    assert_eq!(k % n, i);
+                    seen[k] += 1;
+                }
+            }
+            assert_eq!(seen, [1; 10], "{n} shards");
+        }
+        assert_eq!(Shard::parse("2/7").unwrap().select(vec!['a', 'b', 'c', 'd', 'e']), [(2, 'c')]);
+        assert!(Shard::parse("5/7").unwrap().select(vec!['a', 'b', 'c', 'd', 'e']).is_empty());
+    }
+
+    #[test]
+    fn bad_shards_say_what_is_expected() {
+        let e = |s: &str| Shard::parse(s).unwrap_err();
+        assert_eq!(e("5/3"), "I must be below N: shards are counted from 0 (0/3 to 2/3), so a Slurm array for 3 shards is --array=0-2");
+        assert!(e("10/10").contains("--array=0-9"), "{}", e("10/10"));
+        assert_eq!(e("0/0"), "N must be at least 1");
+        for s in ["-1/2", "a/b", "+1/2", "1/2.0", " 1/2", "1/2/3", "99999999999999999999999/2"] {
+            assert!(e(s).contains("must be whole numbers"), "{s}: {}", e(s));
+        }
+        assert!(e("3").contains("expected I/N"), "{}", e("3"));
+        assert!(e("/10").contains("I is missing") && e("/10").contains("SLURM_ARRAY_TASK_ID"), "{}", e("/10"));
+        assert!(e("1/").contains("N is missing"), "{}", e("1/"));
+        assert_eq!(Shard::parse("0/1").unwrap(), Shard { index: 0, count: 1 });
+        assert_eq!(Shard::parse("09/10").unwrap(), Shard { index: 9, count: 10 });
+    }
+
+    #[test]
+    fn run_file_names_number_runs_from_1() {
+        assert_eq!(run_file_name(0, "plain20 · lr 0.1"), "01-plain20-lr-0-1.json");
+        assert_eq!(run_file_name(99, "resnet110"), "100-resnet110.json");
     }
 
     #[test]
