@@ -122,6 +122,10 @@ def svg(runs, path):
         for t in range(0, int(ymax) + 1):
             y = 10 + (h - pad - 10) * (1 - t / ymax)
             lines.append(f'<text x="{pad - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="10">{t}</text>')
+        for q in range(5):
+            step = round(xmax * q / 4)
+            x = pad + (w - pad - 10) * step / xmax
+            lines.append(f'<text x="{x:.1f}" y="{h - pad + 12}" text-anchor="middle" font-size="10">{step}</text>')
         for side in ("torch", "reslab"):
             for seed, res in sorted(runs.get((side, model), {}).items()):
                 pts = smooth(losses(res))
