@@ -283,14 +283,9 @@ function onWorkerMessage(msg) {
     case 'model':
       onModelDescription(msg);
       break;
-    case 'validation': {
-      const p = pending.get(msg.id);
-      if (p) {
-        pending.delete(msg.id);
-        p.resolve(Array.isArray(msg.errors) ? msg.errors : []);
-      }
+    case 'validation':
+      settle(pending, msg.id, (w) => w.resolve(Array.isArray(msg.errors) ? msg.errors : []));
       break;
-    }
     case 'event':
       onRunEvent(msg.runId, msg.event);
       break;
@@ -302,22 +297,12 @@ function onWorkerMessage(msg) {
       openLinkedStudy();
       renderResults();
       break;
-    case 'measured': {
-      const w = measureWaits.get(msg.id);
-      if (w) {
-        measureWaits.delete(msg.id);
-        w.resolve(Array.isArray(msg.results) ? msg.results : []);
-      }
+    case 'measured':
+      settle(measureWaits, msg.id, (w) => w.resolve(Array.isArray(msg.results) ? msg.results : []));
       break;
-    }
-    case 'expanded': {
-      const w = expandWaits.get(msg.id);
-      if (w) {
-        expandWaits.delete(msg.id);
-        w.resolve(Array.isArray(msg.runs) ? msg.runs : []);
-      }
+    case 'expanded':
+      settle(expandWaits, msg.id, (w) => w.resolve(Array.isArray(msg.runs) ? msg.runs : []));
       break;
-    }
     case 'model-file':
       onModelFile(msg);
       break;
@@ -353,6 +338,15 @@ function onWorkerMessage(msg) {
     default:
       break;
   }
+}
+
+/** Hands the worker's answer to the request `id` was waiting in `waits` ({resolve, reject}); false if none was. */
+function settle(waits, id, answer) {
+  const w = waits.get(id);
+  if (!w) return false;
+  waits.delete(id);
+  answer(w);
+  return true;
 }
 
 /** The GPU failed (`what`): names it in the run it cut short and restarts the engine. */
@@ -413,15 +407,9 @@ function onWorkerError(msg) {
       break;
     }
     case 'measure':
-    case 'expand': {
-      const waits = msg.context === 'measure' ? measureWaits : expandWaits;
-      const w = waits.get(msg.id);
-      if (w) {
-        waits.delete(msg.id);
-        w.reject(new Error(message));
-      }
+    case 'expand':
+      settle(msg.context === 'measure' ? measureWaits : expandWaits, msg.id, (w) => w.reject(new Error(message)));
       break;
-    }
     case 'save-model':
       notice(`The model of run #${msg.runId} could not be saved: ${message}`);
       break;
