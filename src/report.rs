@@ -135,6 +135,9 @@ pub struct Table {
     fields: Vec<String>,
     /// The references matching each entry.
     refs: Vec<Vec<Reference>>,
+    /// The preset whose claims are checked under the table: the one asked
+    /// for, else the one every run was run for.
+    preset: Option<lab::Preset>,
 }
 
 impl Table {
@@ -166,7 +169,23 @@ impl Table {
             })
             .collect();
         let fields = config_columns(&configs);
-        Ok(Table { entries, configs, fields, refs })
+        let common = entries.first().and_then(|e| e.preset.clone()).filter(|id| entries.iter().all(|e| e.preset.as_ref() == Some(id)));
+        let preset = match forced {
+            Some(p) => Some(p),
+            None => common.and_then(|id| lab::preset(&id).ok()),
+        };
+        Ok(Table { entries, configs, fields, refs, preset })
+    }
+
+    /// The preset's claims judged on these runs (empty without a preset).
+    pub fn claims(&self) -> Vec<lab::Checked> {
+        let records: Vec<Value> = self.entries.iter().zip(&self.configs).map(|(e, c)| {
+            // The parsed config, so that runs written without some fields match on their defaults.
+            let mut r = e.record.clone();
+            r["config"] = Value::Object(c.clone());
+            r
+        }).collect();
+        self.preset.as_ref().map(|p| p.claims.iter().map(|c| lab::check(c, &records)).collect()).unwrap_or_default()
     }
 
     fn has_refs(&self) -> bool {
@@ -284,6 +303,17 @@ impl Table {
         if !notes.is_empty() {
             out.push(String::new());
             out.extend(notes);
+        }
+        let checked = self.claims();
+        if let (Some(p), false) = (&self.preset, checked.is_empty()) {
+            out.push(String::new());
+            out.push(format!("The study's claims ({}), checked on these runs:", p.id));
+            out.push(String::new());
+            out.push("| claim | verdict | numbers |".into());
+            out.push("|---|---|---|".into());
+            for c in checked {
+                out.push(format!("| {} | **{}** | {} |", md_cell(&c.claim), c.verdict.words(), md_cell(&c.evidence)));
+            }
         }
         out.join("\n") + "\n"
     }

@@ -252,6 +252,16 @@ pub fn expand_preset(id: String, budget: String, scale: f64, overrides_json: Str
     Ok(serde_json::to_string(&runs).expect("runs serialise"))
 }
 
+/// A preset's claims judged on the page's runs of it (`records_json`: a list
+/// of result records, the page's *Export JSON* format):
+/// `[{claim, verdict: shows|partly|does_not_show|not_run, evidence}]`.
+#[wasm_bindgen]
+pub fn check_claims(preset_id: String, records_json: String) -> Result<String, JsValue> {
+    let (entries, _) = crate::report::read_results("page", &records_json);
+    let table = crate::report::Table::new(entries, Some(&preset_id)).map_err(js_err)?;
+    Ok(serde_json::to_string(&table.claims()).expect("claims serialise"))
+}
+
 /// A grid document's runs, `[{label, config}]` (format: `src/lab/mod.rs`).
 #[wasm_bindgen]
 pub fn expand_grid(grid_json: String) -> Result<String, JsValue> {

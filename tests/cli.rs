@@ -541,6 +541,15 @@ fn report_puts_the_papers_numbers_beside_a_presets_runs() {
     let rows = markdown_cells(&md, &["label", "status", "best val", "final val", "time", "img/s", "backend"]);
     assert_eq!(rows, [["run", "model", "test acc", "paper"], ["01-resnet20", "resnet20", "50.00%", "91.25%"], ["02-resnet56", "resnet56", "62.50%", "93.03%"], ["03-cnn", "cnn", "75.00%", ""]]);
     assert!(md.contains("- resnet20 (paper Table 6): 8.75% test error, so 91.25% accuracy; full 64k-step recipe"), "{md}");
+    // Under the table, the study's claims judged on these runs: these results have no loss curve, and
+    // their test accuracies are 12.5 points apart where the study says "within 3".
+    assert!(md.contains("The study's claims (depth), checked on these runs:"), "{md}");
+    assert!(md.contains("| **not run** | no finished run of resnet20 |"), "{md}");
+    assert!(md.contains("| **does not show at this budget** | resnet56 62.5% vs resnet20 50.0% (test accuracy; shows within 3.0%) |"), "{md}");
+    std::fs::write(dir.join("02-resnet56.json"), result_json("resnet56", 0.52, "")).unwrap();
+    let (_, md, _) = reslab(&["report", d, "--preset", "depth"]);
+    assert!(md.contains("| **shows** | resnet56 52.0% vs resnet20 50.0% (test accuracy; shows within 3.0%) |"), "{md}");
+    std::fs::write(dir.join("02-resnet56.json"), result_json("resnet56", 0.625, "")).unwrap();
     let (ok, csv, _) = reslab(&["report", d, "--preset", "depth", "--csv"]);
     assert!(ok);
     let last: Vec<&str> = csv.lines().map(|l| l.rsplit(',').next().unwrap()).collect();

@@ -256,9 +256,9 @@ function engineFailure(message) {
   updateButtons();
 }
 
-/** The engine is gone: every plan expansion and speed measurement waiting on it fails with the reason. */
+/** The engine is gone: every plan expansion, speed measurement and claim check waiting on it fails with the reason. */
 function rejectWaits(reason) {
-  for (const waits of [expandWaits, measureWaits, resumeWaits]) {
+  for (const waits of [expandWaits, measureWaits, resumeWaits, claimsWaits]) {
     for (const [, w] of waits) w.reject(new Error(reason));
     waits.clear();
   }
@@ -302,6 +302,9 @@ function onWorkerMessage(msg) {
       break;
     case 'expanded':
       settle(expandWaits, msg.id, (w) => w.resolve(Array.isArray(msg.runs) ? msg.runs : []));
+      break;
+    case 'claims':
+      settle(claimsWaits, msg.id, (w) => w.resolve(Array.isArray(msg.claims) ? msg.claims : []));
       break;
     case 'model-file':
       onModelFile(msg);
@@ -408,7 +411,8 @@ function onWorkerError(msg) {
     }
     case 'measure':
     case 'expand':
-      settle(msg.context === 'measure' ? measureWaits : expandWaits, msg.id, (w) => w.reject(new Error(message)));
+    case 'claims':
+      settle({ measure: measureWaits, expand: expandWaits, claims: claimsWaits }[msg.context], msg.id, (w) => w.reject(new Error(message)));
       break;
     case 'save-model':
       notice(`The model of run #${msg.runId} could not be saved: ${message}`);
@@ -478,6 +482,8 @@ function onEngineReady({ defaults, models }) {
   scheduleDescribe();
   updateButtons();
   send({ type: 'presets' });
+  // Checks that failed with the engine before it (re)started are asked again once the presets arrive.
+  for (const [id, c] of claimChecks) if (c.error) claimChecks.delete(id);
   // Fetch the chosen built-in sample in the background so Train starts at once.
   if (SAMPLE_KIND[state.data]) ensureDataset(state.data).catch(() => {});
   pumpQueue();
@@ -2447,7 +2453,122 @@ function renderQueue() {
   announceNow();
 }
 
-/** Per-study summary tables: paper numbers beside ours; the optimizers study as optimizer × dataset. */
+// ---------------------------------------------------------------- study claims
+
+/**
+ * A preset's claims judged on its runs, by preset id: {key, claims, error}.
+ * `key` names the runs they were judged on (see claimsKey); `claims` is null
+ * while the engine's answer is awaited.
+ */
+const claimChecks = new Map();
+const claimsWaits = new Map();
+let claimsSeq = 0;
+
+/** Asks the engine to judge `preset`'s claims on result records (Export JSON's format). */
+function requestClaims(preset, records) {
+  const id = `c${++claimsSeq}`;
+  return new Promise((resolve, reject) => {
+    claimsWaits.set(id, { resolve, reject });
+    if (!send({ type: 'claims', id, preset, records })) {
+      claimsWaits.delete(id);
+      reject(new Error('the training engine is not running'));
+    }
+  });
+}
+
+/**
+ * What the verdicts of a preset's claims depend on: its ended runs, with the
+ * numbers the claims read. It changes when a run ends, is imported or
+ * deleted, not from one frame to the next.
+ */
+function claimsKey(id, ended) {
+  const parts = ended.map((r) => [r.id, r.status, r.steps.length, r.epochs.length, r.testAccuracy ?? '', r.bestVal ?? ''].join(':')).sort();
+  return `${id}|${parts.join(',')}`;
+}
+
+/** The verdicts of preset `id`'s claims on `ended` runs: the cached answer, or null while one is asked for. */
+function claimsFor(id, ended) {
+  const key = claimsKey(id, ended);
+  const known = claimChecks.get(id);
+  if (known?.key === key) return known;
+  const entry = { key, claims: null, error: null };
+  claimChecks.set(id, entry);
+  requestClaims(id, ended.map(exportRecord))
+    .then((claims) => {
+      entry.claims = claims;
+    })
+    .catch((err) => {
+      entry.error = messageOf(err);
+    })
+    .finally(() => {
+      if (claimChecks.get(id) === entry) renderResults();
+    });
+  return entry;
+}
+
+const VERDICTS = {
+  shows: 'shows',
+  partly: 'partly',
+  does_not_show: 'does not show at this budget',
+  not_run: 'not run yet',
+};
+
+/** The box under the results saying, claim by claim, whether these runs show what study `p` claims. */
+function claimsBox(p, list) {
+  const ended = list.filter((r) => r.done);
+  const check = claimsFor(p.id, ended);
+  const box = document.createElement('section');
+  box.className = 'study-claims';
+  box.setAttribute('data-testid', 'study-claims');
+  box.setAttribute('data-preset', p.id);
+  const title = document.createElement('h3');
+  title.textContent = 'What this study claims, checked on these runs';
+  const finished = ended.filter((r) => r.status === 'finished').length;
+  const sub = document.createElement('p');
+  sub.className = 'hint';
+  sub.textContent = `${String(p.title ?? p.id)}: ${finished} finished run${finished === 1 ? '' : 's'}. ` +
+    'A claim shows when the difference is at least what a class sees plainly on the charts; partly, when it goes the right way by less.';
+  box.append(title, sub);
+  if (check.error) {
+    const err = document.createElement('p');
+    err.className = 'error';
+    err.textContent = `The claims could not be checked: ${check.error}`;
+    box.append(err);
+    return box;
+  }
+  // While the engine answers, the claims are listed as being checked.
+  const items = check.claims ?? p.claims.map((c) => ({ claim: c.text, verdict: null, evidence: '' }));
+  const ul = document.createElement('ul');
+  ul.className = 'claim-list';
+  for (const c of items) {
+    const li = document.createElement('li');
+    li.setAttribute('data-testid', 'claim');
+    const known = Object.prototype.hasOwnProperty.call(VERDICTS, c?.verdict);
+    const verdict = known ? c.verdict : check.claims ? 'unknown' : 'checking';
+    const badge = document.createElement('span');
+    badge.className = `verdict verdict-${verdict.replace(/_/g, '-')}`;
+    badge.setAttribute('data-testid', 'claim-verdict');
+    badge.setAttribute('data-verdict', verdict);
+    badge.textContent = known ? VERDICTS[verdict] : check.claims ? String(c?.verdict ?? '?') : 'checking…';
+    const text = document.createElement('span');
+    text.className = 'claim-text';
+    text.setAttribute('data-testid', 'claim-text');
+    text.textContent = String(c?.claim ?? '');
+    li.append(badge, text);
+    if (c?.evidence) {
+      const ev = document.createElement('span');
+      ev.className = 'claim-evidence';
+      ev.setAttribute('data-testid', 'claim-evidence');
+      ev.textContent = String(c.evidence);
+      li.append(ev);
+    }
+    ul.append(li);
+  }
+  box.append(ul);
+  return box;
+}
+
+/** Per-study summaries: what each study claims, checked on its runs; the optimizers study as an optimizer × dataset table. */
 function renderStudyTables() {
   const box = $('study-tables');
   box.replaceChildren();
@@ -2460,6 +2581,7 @@ function renderStudyTables() {
   }
   for (const [id, list] of groups) {
     const p = presetById(id);
+    if (Array.isArray(p?.claims) && p.claims.length && list.some((r) => r.done && r.status === 'finished')) box.append(claimsBox(p, list));
     if (p?.table !== 'optimizer-by-dataset') continue;
     const datasetsSeen = [...new Set(list.map((r) => r.config.dataset))];
     const opts = [...new Set(list.map((r) => r.config.optimizer))];

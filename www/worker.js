@@ -21,6 +21,7 @@
 //   {type:'layer-stats', runId, datasetKey, n}
 //   {type:'images', datasetKey, count}
 //   {type:'measure', id, configs:[config]}   times a few training steps of each config on this backend
+//   {type:'claims', id, preset, records:[record]}   a preset's claims judged on result records (Export JSON's format)
 //   {type:'debug-lose-device'}              tests only: destroys the GPU device
 //   {type:'debug-gpu-error'}                tests only: an invalid call on the GPU device
 //   {type:'debug-crash'}                    tests only: a wasm trap, as out-of-memory would give
@@ -42,6 +43,7 @@
 //   {type:'layer-stats', runId, stats:[{name, index, std}]}
 //   {type:'images', datasetKey, pixels:Uint8Array, meta:{labels, classes, channels, height, width}}
 //   {type:'measured', id, backend, results:[{seconds_per_step, steps_timed}]}   one per config, in order
+//   {type:'claims', id, claims:[{claim, verdict, evidence}]}   verdict: shows|partly|does_not_show|not_run
 //   {type:'device-lost', runId, message}  the page restarts the worker
 //   {type:'gpu-error', runId, message}    the page restarts the worker on the CPU backend
 //   {type:'error', context, message, runId?, fatal?, id?, key?}
@@ -718,6 +720,16 @@ self.onmessage = (ev) => {
           post({ type: 'expanded', id: msg.id ?? null, runs: parseJson(text, 'expand') });
         })
         .catch((err) => reportError('expand', err, { id: msg.id ?? null }));
+      break;
+    case 'claims':
+      // Reads only the records it is sent: answered at once, even during a run.
+      loadEngine()
+        .then(() => {
+          const records = Array.isArray(msg.records) ? msg.records : [];
+          const claims = parseJson(rl.check_claims(String(msg.preset ?? ''), JSON.stringify(records)), 'check_claims');
+          post({ type: 'claims', id: msg.id ?? null, claims: Array.isArray(claims) ? claims : [] });
+        })
+        .catch((err) => reportError('claims', err, { id: msg.id ?? null }));
       break;
     case 'checkpoint':
       // Not queued: it runs between two training steps of the run it saves.

@@ -22,8 +22,10 @@
 //! Every expanded config is then deserialised (unknown fields are errors) and
 //! validated, so a grid that expands at all only holds runnable configs.
 
+mod claims;
 mod presets;
 
+pub use claims::{Checked, Claim, Measure, Relation, Summary, Verdict, check, check_all};
 pub use presets::{Budget, Preset, Reference, TableKind, expand_preset, preset, presets};
 
 use serde::{Deserialize, Serialize};

@@ -12,6 +12,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::claims::{Claim, Measure, Summary, claim, close};
 use super::{Grid, PlannedRun, check_fields};
 use crate::config::ExperimentConfig;
 
@@ -60,7 +61,7 @@ pub struct Reference {
     pub note: String,
 }
 
-/// Serialises as `{"id","title","summary","look_for","budget_note","table","reference"}`.
+/// Serialises as `{"id","title","summary","look_for","budget_note","table","reference","claims"}`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Preset {
     pub id: &'static str,
@@ -73,6 +74,9 @@ pub struct Preset {
     pub budget_note: &'static str,
     pub table: TableKind,
     pub reference: Vec<Reference>,
+    /// What the text tells a class it will see, as checks on the results
+    /// (`reslab report --preset`, the page's study box, docs/STUDIES.md).
+    pub claims: Vec<Claim>,
     #[serde(skip)]
     plan: Plan,
 }
@@ -132,6 +136,24 @@ fn sgd_recipe(steps: usize, batch: usize) -> Map<String, Value> {
     }))
 }
 
+/// The classroom plan of the CIFAR-10 depth studies: 500 steps at batch 64
+/// on the 1,800 training images of the built-in sample (val 200).
+///
+/// Deviation from the paper's lr 0.1 (at batch 128; 0.05 at batch 64 by the
+/// linear scaling rule): 0.02. On 1,800 images the 56-layer nets do not
+/// survive a start at 0.05-0.1: ResNet-56's loss averages 2.7-3.0 over the
+/// first 50 steps and it ends far behind ResNet-20 (1.62 vs 1.33 at 0.05),
+/// which would teach that shortcuts do not help. The paper met the same wall
+/// with ResNet-110 and started it at 0.01. At 0.02 ResNet-56 trains (1.45)
+/// while plain-56 still stalls (2.25): the lesson of Fig. 6. Numbers per
+/// rate: docs/STUDIES.md.
+fn short_cifar_recipe() -> Map<String, Value> {
+    let mut m = sgd_recipe(500, 64);
+    m.insert("lr".into(), json!(0.02));
+    m.insert("val_size".into(), json!(200));
+    m
+}
+
 pub fn presets() -> Vec<Preset> {
     let table6 = "paper Table 6";
     vec![
@@ -139,12 +161,14 @@ pub fn presets() -> Vec<Preset> {
             id: "degradation",
             title: "Plain vs residual: the degradation problem (Fig. 6)",
             summary: "Train plain and residual nets of 20 and 56 layers on CIFAR-10 and compare the deeper with the shallower.",
-            look_for: "Compare the training loss of plain-56 with plain-20: the paper's claim is that the deeper plain net has \
-                the HIGHER training error, so the problem is optimisation, not overfitting. With shortcuts the order flips: \
-                ResNet-56 trains at least as well as ResNet-20 and reaches a lower test error (6.97% vs 8.75% in Table 6). \
-                Short classroom runs show the beginning of this, most clearly in the training loss curves.",
-            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample, learning rate ÷10 at steps 250 and 375 \
-                (the page measures this machine's speed and says how long that takes here). \
+            look_for: "Compare the training loss of plain-56 with plain-20: the deeper plain net ends HIGHER, although it could \
+                copy plain-20 and set its extra layers to identity, so the problem is optimisation, not overfitting (the paper's \
+                Fig. 6, left). Then compare plain-56 with ResNet-56: the same 56 layers with shortcuts train normally, and going \
+                from 20 to 56 layers costs the residual nets far less than the plain ones. The paper's last step, ResNet-56 \
+                ahead of ResNet-20 (6.97% vs 8.75% test error), needs its full 64k-step schedule: in this short run ResNet-56 \
+                is still level with or slightly behind ResNet-20.",
+            budget_note: "Classroom: 4 runs × 500 steps at batch 64 on the CIFAR-10 sample, learning rate 0.02, ÷10 at steps 250 \
+                and 375 (the page measures this machine's speed and says how long that takes here). \
                 Paper: the paper's recipe, 64k steps each on the full CIFAR-10 (45k/5k split), which needs the full dataset and a good GPU.",
             table: TableKind::Runs,
             reference: vec![
@@ -153,13 +177,15 @@ pub fn presets() -> Vec<Preset> {
                 reference(json!({"model": "plain20"}), "paper Fig. 6 (left)", None, "Fig. 6 shows plain-56 with higher training AND test error than plain-20; no number is given"),
                 reference(json!({"model": "plain56"}), "paper Fig. 6 (left)", None, "Fig. 6 shows plain-56 with higher training AND test error than plain-20; no number is given"),
             ],
+            claims: vec![
+                claim("The deeper plain net trains worse: plain-56 ends with a higher training loss than plain-20.", Measure::FinalTrainLoss, Summary::Mean, json!({"model": "plain20"}), json!({"model": "plain56"}), 0.1),
+                claim("Shortcuts fix the deep net: ResNet-56 ends with a lower training loss than plain-56.", Measure::FinalTrainLoss, Summary::Mean, json!({"model": "resnet56"}), json!({"model": "plain56"}), 0.1),
+                claim("Depth costs the plain nets far more than the residual ones: the training-loss gap between 20 and 56 layers is wider without shortcuts.", Measure::FinalTrainLoss, Summary::Range, json!({"model": ["resnet20", "resnet56"]}), json!({"model": ["plain20", "plain56"]}), 0.2),
+                claim("The same shows on the test set: ResNet-56 reaches a higher test accuracy than plain-56.", Measure::TestAccuracy, Summary::Mean, json!({"model": "plain56"}), json!({"model": "resnet56"}), 0.05),
+            ],
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "shortcut": "a"})),
-                classroom: {
-                    let mut m = sgd_recipe(500, 128);
-                    m.insert("val_size".into(), json!(200));
-                    m
-                },
+                classroom: short_cifar_recipe(),
                 paper: Paper::CifarRecipe,
                 runs: None,
                 grid: axis("model", json!(["plain20", "plain56", "resnet20", "resnet56"])),
@@ -168,12 +194,15 @@ pub fn presets() -> Vec<Preset> {
         Preset {
             id: "depth",
             title: "Deeper residual nets (Table 6)",
-            summary: "Train ResNet-20, 32, 44 and 56 on CIFAR-10 and see whether more depth still helps.",
-            look_for: "With shortcuts, depth keeps paying: the paper's test errors fall from 8.75% (20 layers) to 7.51%, 7.17% \
-                and 6.97% (56 layers). In short classroom runs the deeper nets are slower per step and may not yet be ahead; \
-                look at the training loss at equal steps and at the trend across depths.",
-            budget_note: "Classroom: 4 runs × 500 steps at batch 128 on the CIFAR-10 sample \
-                (the page measures this machine's speed and says how long that takes here). Paper: the paper's recipe, 64k steps each on the full CIFAR-10.",
+            summary: "Train ResNet-20, 32, 44 and 56 on CIFAR-10 and see what more depth costs and buys.",
+            look_for: "With shortcuts, depth keeps paying over the paper's full schedule: test errors fall from 8.75% (20 layers) \
+                to 7.51%, 7.17% and 6.97% (56 layers). A short run shows the first half of that story: unlike plain nets (see \
+                the degradation study), the deeper residual nets train about as well as ResNet-20, with training losses close \
+                together, while each step costs more the deeper the net. They do not pull ahead yet: that takes tens of \
+                thousands of steps.",
+            budget_note: "Classroom: 4 runs × 500 steps at batch 64 on the CIFAR-10 sample, learning rate 0.02, ÷10 at steps 250 \
+                and 375 (the page measures this machine's speed and says how long that takes here). \
+                Paper: the paper's recipe, 64k steps each on the full CIFAR-10.",
             table: TableKind::Runs,
             reference: vec![
                 reference(json!({"model": "resnet20"}), table6, Some(8.75), "full 64k-step recipe"),
@@ -181,13 +210,13 @@ pub fn presets() -> Vec<Preset> {
                 reference(json!({"model": "resnet44"}), table6, Some(7.17), "full 64k-step recipe"),
                 reference(json!({"model": "resnet56"}), table6, Some(6.97), "full 64k-step recipe"),
             ],
+            claims: vec![
+                close("With shortcuts, depth costs little in training: ResNet-56 ends within 0.2 of ResNet-20's training loss.", Measure::FinalTrainLoss, json!({"model": "resnet20"}), json!({"model": "resnet56"}), 0.2),
+                close("… and on the test set: ResNet-56's test accuracy is within 3 points of ResNet-20's.", Measure::TestAccuracy, json!({"model": "resnet20"}), json!({"model": "resnet56"}), 0.03),
+            ],
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "shortcut": "a"})),
-                classroom: {
-                    let mut m = sgd_recipe(500, 128);
-                    m.insert("val_size".into(), json!(200));
-                    m
-                },
+                classroom: short_cifar_recipe(),
                 paper: Paper::CifarRecipe,
                 runs: None,
                 grid: axis("model", json!(["resnet20", "resnet32", "resnet44", "resnet56"])),
@@ -205,6 +234,9 @@ pub fn presets() -> Vec<Preset> {
                 Paper: there is no paper recipe for this ablation; it means the long version, 10 epochs on the full datasets.",
             table: TableKind::OptimizerByDataset,
             reference: vec![],
+            claims: vec![
+                claim("The choice of optimizer matters more on CIFAR-10: the test accuracies spread wider there than on MNIST.", Measure::TestAccuracy, Summary::Range, json!({"dataset": "mnist"}), json!({"dataset": "cifar10"}), 0.05),
+            ],
             plan: Plan {
                 structure: obj(json!({"model": "resnet20"})),
                 classroom: obj(json!({"batch_size": 64, "max_steps": 300})),
@@ -231,6 +263,10 @@ pub fn presets() -> Vec<Preset> {
                 (the page measures this machine's speed and says how long that takes here at most). Paper: no paper recipe for this; the long version runs up to 50 epochs on the full CIFAR-10.",
             table: TableKind::Runs,
             reference: vec![],
+            claims: vec![
+                claim("Too small a rate learns slowly: lr 1e-4 ends with a higher training loss than 1e-3.", Measure::FinalTrainLoss, Summary::Mean, json!({"lr": 0.001}), json!({"lr": 0.0001}), 0.1),
+                claim("Too large a rate does worse: lr 1e-2 reaches a lower best validation accuracy than 1e-3.", Measure::BestValAccuracy, Summary::Mean, json!({"lr": 0.01}), json!({"lr": 0.001}), 0.03),
+            ],
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "model": "resnet20", "optimizer": "adam"})),
                 classroom: obj(json!({"batch_size": 64, "epochs": 15, "patience": 2, "val_size": 200})),
@@ -253,6 +289,9 @@ pub fn presets() -> Vec<Preset> {
                 on the full CIFAR-10.",
             table: TableKind::Runs,
             reference: vec![],
+            claims: vec![
+                claim("With Keras' momentum (0.01 here) the test accuracy lags further behind the training accuracy.", Measure::TrainTestGap, Summary::Mean, json!({"bn_momentum": 0.1}), json!({"bn_momentum": 0.01}), 0.05),
+            ],
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "model": "resnet20"})),
                 classroom: {
@@ -284,6 +323,11 @@ pub fn presets() -> Vec<Preset> {
                 reference(json!({"model": "plain34"}), "paper Table 2", Some(28.54), "ImageNet top-1 error (10-crop); shown for direction only"),
                 reference(json!({"model": "resnet34"}), "paper Table 2", Some(25.03), "ImageNet top-1 error (10-crop); shown for direction only"),
                 reference(json!({"model": "resnet50"}), "paper Table 3", Some(22.85), "ImageNet top-1 error (10-crop); shown for direction only"),
+            ],
+            claims: vec![
+                claim("Shortcuts help at 34 layers: ResNet-34 ends with a lower training loss than plain-34.", Measure::FinalTrainLoss, Summary::Mean, json!({"model": "resnet34"}), json!({"model": "plain34"}), 0.05),
+                claim("Shortcuts help at 50 layers: ResNet-50 ends with a lower training loss than plain-50.", Measure::FinalTrainLoss, Summary::Mean, json!({"model": "resnet50"}), json!({"model": "plain50"}), 0.05),
+                claim("The deeper plain net struggles most: plain-50 ends with a higher training loss than plain-34.", Measure::FinalTrainLoss, Summary::Mean, json!({"model": "plain34"}), json!({"model": "plain50"}), 0.05),
             ],
             plan: Plan {
                 // Option B: the paper uses projections where shapes change for the ImageNet nets.
@@ -405,13 +449,13 @@ mod tests {
         assert_eq!(runs.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(), models);
         for r in &runs {
             let c = &r.config;
-            assert_eq!((c.dataset, c.shortcut, c.batch_size, c.max_steps, c.val_size), (DatasetKind::Cifar10, Shortcut::A, 128, Some(500), 200));
-            assert_eq!((c.lr, c.momentum, c.weight_decay, c.augment), (0.1, 0.9, 1e-4, Some(true)));
+            assert_eq!((c.dataset, c.shortcut, c.batch_size, c.max_steps, c.val_size), (DatasetKind::Cifar10, Shortcut::A, 64, Some(500), 200));
+            assert_eq!((c.lr, c.momentum, c.weight_decay, c.augment), (0.02, 0.9, 1e-4, Some(true)));
             assert_eq!(c.milestones, [250, 375]);
         }
         // Scale: run length and milestones, nothing else.
         let half = expand_preset("degradation", Budget::Classroom, 0.5, &Map::new()).unwrap();
-        assert_eq!((half[0].config.max_steps, &half[0].config.milestones[..], half[0].config.batch_size), (Some(250), &[125, 188][..], 128));
+        assert_eq!((half[0].config.max_steps, &half[0].config.milestones[..], half[0].config.batch_size), (Some(250), &[125, 188][..], 64));
         // Paper: the full recipe, with the preset's shortcut.
         let paper = expand_preset("degradation", Budget::Paper, 1.0, &Map::new()).unwrap();
         let mut want = ExperimentConfig::paper_cifar("resnet56");
@@ -426,7 +470,7 @@ mod tests {
         for r in &runs {
             let c = &r.config;
             assert_eq!((c.batch_size, c.max_steps, c.train_limit, c.test_limit, c.val_size, c.log_every), (8, Some(2), Some(64), Some(32), 16, 1));
-            assert_eq!(c.lr, 0.1, "the rest of the classroom plan stays");
+            assert_eq!(c.lr, 0.02, "the rest of the classroom plan stays");
         }
         let o = obj(json!({"max_steps": 1, "train_limit": 40}));
         let runs = expand_preset("optimizers", Budget::Smoke, 1.0, &o).unwrap();
@@ -447,10 +491,25 @@ mod tests {
     }
 
     #[test]
+    fn every_claim_compares_runs_the_classroom_plan_makes() {
+        for p in presets() {
+            let runs = expand_preset(p.id, Budget::Classroom, 1.0, &Map::new()).unwrap();
+            let configs: Vec<Map<String, Value>> = runs.iter().map(|r| obj(serde_json::to_value(&r.config).unwrap())).collect();
+            assert!(!p.claims.is_empty(), "{}: a study says what a class will see", p.id);
+            for c in &p.claims {
+                for side in [&c.low, &c.high] {
+                    assert!(configs.iter().any(|cfg| super::super::claims::matches(cfg, side)), "{}: no run matches {side:?} ({})", p.id, c.text);
+                }
+                assert!(!configs.iter().any(|cfg| super::super::claims::matches(cfg, &c.low) && super::super::claims::matches(cfg, &c.high)), "{}: a run on both sides", p.id);
+            }
+        }
+    }
+
+    #[test]
     fn presets_serialise_with_the_documented_fields() {
         let v = serde_json::to_value(presets()).unwrap();
         let keys: Vec<&String> = v[0].as_object().unwrap().keys().collect(); // sorted
-        assert_eq!(keys, ["budget_note", "id", "look_for", "reference", "summary", "table", "title"]);
+        assert_eq!(keys, ["budget_note", "claims", "id", "look_for", "reference", "summary", "table", "title"]);
         assert_eq!(v[0]["reference"][0], json!({"match": {"model": "resnet20"}, "label": "paper Table 6", "test_error": 8.75, "note": "ResNet-20, full 64k-step recipe"}));
         assert_eq!(v[2]["table"], "optimizer-by-dataset");
         assert_eq!(v[2]["reference"], json!([]));

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run the studies at their classroom budget on the CPU backend and write, per
+# study, what docs/STUDIES.md shows: the result JSONs, the results table with
+# the paper's numbers and the verdict on each claim (report.md), and the
+# curves (curves.svg).
+#
+#   scripts/studies.sh                      # every study, into docs/studies/
+#   scripts/studies.sh degradation depth    # only these
+#   OUT=/tmp/studies scripts/studies.sh     # somewhere else
+#   REPORT_ONLY=1 scripts/studies.sh        # redo tables and curves from the runs already there
+#
+# Runs use the built-in samples, the seed in each preset (1) and 2 threads
+# unless RAYON_NUM_THREADS says otherwise; on this project's 2-core machine
+# all of them take about 80 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-docs/studies}
+BIN=target/release/reslab
+cargo build --release --quiet
+ids=("$@")
+if [ ${#ids[@]} -eq 0 ]; then
+    mapfile -t ids < <("$BIN" presets | awk '{print $1}')
+fi
+
+for id in "${ids[@]}"; do
+    dir="$OUT/$id"
+    if [ -z "${REPORT_ONLY:-}" ]; then
+        rm -rf "$dir/runs"
+        mkdir -p "$dir/runs"
+        echo "== $id: training ($(date +%T))" >&2
+        "$BIN" train --preset "$id" --budget classroom --out "$dir/runs" --quiet
+    fi
+    "$BIN" report "$dir/runs" --preset "$id" > "$dir/report.md"
+    python3 scripts/study-curves.py "$dir/runs" --svg "$dir/curves.svg" --title "$("$BIN" presets | awk -v id="$id" '$1 == id {$1 = ""; sub(/^ +/, ""); print}')"
+    echo "== $id: $dir/report.md, $dir/curves.svg" >&2
+done
