@@ -118,9 +118,29 @@ const MODEL_NOTES = {
   vgg16: 'VGG-16',
 };
 
+// ---------------------------------------------------------------- test mode
+
+/**
+ * `?test=1` opens the page in test mode: `window.__reslab` gets the debug
+ * hooks (crash the engine, lose the GPU device, inject a GPU error) and the
+ * engine's worker accepts the matching test-only messages. The flag is not a
+ * setting: it stays in this tab's address bar (a reload stays in test mode)
+ * but never goes into a link the page hands out (study, grid and queue links).
+ */
+const TEST_MODE = new URLSearchParams(location.search).get('test') === '1';
+
+/** The query the settings are read from: the page's, without the test-mode flag. */
+function settingsQuery() {
+  if (!TEST_MODE) return location.search;
+  const params = new URLSearchParams(location.search);
+  params.delete('test');
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
 // ---------------------------------------------------------------- state
 
-const initial = stateFromQuery(location.search, { defaults: FALLBACK_CONFIG });
+const initial = stateFromQuery(settingsQuery(), { defaults: FALLBACK_CONFIG });
 const initialLab = labFromQuery(location.search, location.hash);
 /** What was wrong with the study a link asked for: kept among the notices until dismissed. */
 const linkNotices = [...initialLab.messages];
@@ -157,7 +177,8 @@ let worker = null;
 function startWorker() {
   engineReady = false;
   try {
-    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'reslab-engine' });
+    // Test mode travels in the worker's URL: fixed when the worker starts, no later message can turn it on.
+    worker = new Worker(new URL(TEST_MODE ? './worker.js?test=1' : './worker.js', import.meta.url), { type: 'module', name: 'reslab-engine' });
   } catch (err) {
     engineFailure(`The training engine failed to load: ${messageOf(err)}`);
     return;
@@ -462,7 +483,7 @@ function onEngineReady({ defaults, models }) {
   populateModels();
   if (defaults && typeof defaults === 'object') {
     // Re-read the URL against the engine's defaults and model list.
-    const { state: next, messages } = stateFromQuery(location.search, { defaults, modelIds });
+    const { state: next, messages } = stateFromQuery(settingsQuery(), { defaults, modelIds });
     next.userKind = state.userKind;
     if (state.data === 'user') next.data = 'user';
     next.syncDatasetKind();
@@ -556,7 +577,9 @@ function onControlChange(field) {
 }
 
 function writeUrl() {
-  const q = queryFromState(state);
+  let q = queryFromState(state);
+  // A tab opened in test mode stays in it across reloads (links handed out never carry the flag).
+  if (TEST_MODE) q = `${q ? `${q}&` : '?'}test=1`;
   const url = `${location.pathname}${q}${location.hash}`;
   if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(null, '', url);
 }
@@ -3149,7 +3172,7 @@ function main() {
     });
 }
 
-/** Read-only view of the page for debugging and end-to-end tests. */
+/** Read-only view of the page for debugging and end-to-end tests (the debug hooks only in test mode). */
 window.__reslab = Object.freeze({
   get state() {
     return { data: state.data, backend: state.backend, config: structuredClone(state.config) };
@@ -3190,12 +3213,19 @@ window.__reslab = Object.freeze({
     return { local: Object.fromEntries(localErrors), engine: engineErrors.slice() };
   },
   chartCounts: () => charts.counts(),
-  /** For tests: makes the engine's GPU device lost, as a driver reset would. */
-  debugLoseDevice: () => send({ type: 'debug-lose-device' }),
-  /** For tests: an error reported by the engine's GPU device, as a kernel it rejects gives. */
-  debugGpuError: () => send({ type: 'debug-gpu-error' }),
-  /** For tests: a wasm trap in the engine, as running out of memory gives. */
-  debugCrash: () => send({ type: 'debug-crash' }),
+  get testMode() {
+    return TEST_MODE;
+  },
+  ...(TEST_MODE
+    ? {
+        /** For tests: makes the engine's GPU device lost, as a driver reset would. */
+        debugLoseDevice: () => send({ type: 'debug-lose-device' }),
+        /** For tests: an error reported by the engine's GPU device, as a kernel it rejects gives. */
+        debugGpuError: () => send({ type: 'debug-gpu-error' }),
+        /** For tests: a wasm trap in the engine, as running out of memory gives. */
+        debugCrash: () => send({ type: 'debug-crash' }),
+      }
+    : {}),
 });
 
 main();

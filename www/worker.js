@@ -25,6 +25,9 @@
 //   {type:'debug-lose-device'}              tests only: destroys the GPU device
 //   {type:'debug-gpu-error'}                tests only: an invalid call on the GPU device
 //   {type:'debug-crash'}                    tests only: a wasm trap, as out-of-memory would give
+//   The three debug-* messages are obeyed only by a worker started in test mode
+//   (its URL is worker.js?test=1, as the page opened with ?test=1 starts it);
+//   otherwise each is refused with {type:'error', context:'worker', refused}.
 // Worker → page:
 //   {type:'ready', defaults, models}       engine loaded; its default config and model ids
 //   {type:'backend', backend, adapter, reason}
@@ -46,11 +49,16 @@
 //   {type:'claims', id, claims:[{claim, verdict, evidence}]}   verdict: shows|partly|does_not_show|not_run
 //   {type:'device-lost', runId, message}  the page restarts the worker
 //   {type:'gpu-error', runId, message}    the page restarts the worker on the CPU backend
-//   {type:'error', context, message, runId?, fatal?, id?, key?}
+//   {type:'error', context, message, runId?, fatal?, id?, key?, refused?}   refused: a test-only message's type, outside test mode
 
 import { ENGINE_URL, THREADED_ENGINE_URL, threadPlan, startPool } from './threads.js';
 
 const SITE_ROOT = new URL('../', import.meta.url);
+
+/** Started in test mode (worker.js?test=1): only then are the test-only messages obeyed. */
+const TEST_MODE = new URL(import.meta.url).searchParams.get('test') === '1';
+/** Messages that exist only for the end-to-end tests: they crash the engine or break its device. */
+const TEST_ONLY = new Set(['debug-crash', 'debug-lose-device', 'debug-gpu-error']);
 
 const SAMPLES = {
   mnist: {
@@ -665,6 +673,15 @@ function enqueue(context, fn, extra = {}) {
 
 self.onmessage = (ev) => {
   const msg = ev.data ?? {};
+  if (TEST_ONLY.has(msg.type) && !TEST_MODE) {
+    post({
+      type: 'error',
+      context: 'worker',
+      refused: msg.type,
+      message: `The training engine refused the test-only message "${msg.type}": it is accepted only when the page is opened in test mode (?test=1).`,
+    });
+    return;
+  }
   switch (msg.type) {
     case 'init':
       if (Number.isFinite(msg.deviceMemory) && msg.deviceMemory > 0) deviceMemoryGb = msg.deviceMemory;

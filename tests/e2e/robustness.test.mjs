@@ -40,7 +40,8 @@ async function startRun(page, { model, batch, maxSteps }) {
 }
 
 test('out-of-range settings are refused next to their control; absurd sizes and a crashed engine give a message', { timeout: 15 * MINUTE }, async () => {
-  const app = await openApp({ query: '?backend=cpu&data=sample-cifar10&model=resnet20' });
+  // Test mode (?test=1): window.__reslab.debugCrash exists and the engine obeys it.
+  const app = await openApp({ query: '?test=1&backend=cpu&data=sample-cifar10&model=resnet20' });
   const { page } = app;
   try {
     await waitForBackend(page);

@@ -42,7 +42,8 @@ test('(d) ?backend=webgpu trains cnn for 3 steps on WebGPU', { timeout: 30 * MIN
 /** A long cnn run on WebGPU, two steps in: the moment the failure tests break something. */
 async function twoStepsOnWebGpu(t) {
   requireBuild();
-  const query = '?backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=500&log_every=1&test_limit=64';
+  // Test mode (?test=1): the failure tests need window.__reslab.debugLoseDevice / debugGpuError.
+  const query = '?test=1&backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=500&log_every=1&test_limit=64';
   const app = await openApp({ query, webgpu: true });
   t.after(() => app.close());
   const { page } = app;
