@@ -8,6 +8,7 @@
 #   scripts/studies.sh degradation depth    # only these
 #   OUT=/tmp/studies scripts/studies.sh     # somewhere else
 #   REPORT_ONLY=1 scripts/studies.sh        # redo tables and curves from the runs already there
+#   BIN=path/to/reslab scripts/studies.sh   # a binary already built
 #
 # Runs use the built-in samples, the seed in each preset (1) and 2 threads
 # unless RAYON_NUM_THREADS says otherwise; on this project's 2-core machine
@@ -16,8 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT=${OUT:-docs/studies}
-BIN=target/release/reslab
-cargo build --release --quiet
+if [ -z "${BIN:-}" ]; then
+    BIN=target/release/reslab
+    cargo build --release --quiet
+fi
 ids=("$@")
 if [ ${#ids[@]} -eq 0 ]; then
     mapfile -t ids < <("$BIN" presets | awk '{print $1}')

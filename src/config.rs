@@ -22,6 +22,10 @@ pub enum Shortcut {
     B,
 }
 
+impl Shortcut {
+    pub const ALL: [Shortcut; 2] = [Shortcut::A, Shortcut::B];
+}
+
 /// First layers of the ImageNet-style nets (resnet18…152, plain18…50).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,6 +36,10 @@ pub enum Stem {
     Imagenet,
     /// 3x3 stride-1 convolution, no pool: keeps 28/32-pixel maps usable.
     Small,
+}
+
+impl Stem {
+    pub const ALL: [Stem; 3] = [Stem::Auto, Stem::Imagenet, Stem::Small];
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +88,10 @@ pub enum Schedule {
     Multistep,
     /// Cosine decay from `lr` to 0 over the run.
     Cosine,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 3] = [Schedule::Constant, Schedule::Multistep, Schedule::Cosine];
 }
 
 /// Everything that defines a run. Defaults: a quick MNIST `cnn` with Adam.

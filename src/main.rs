@@ -38,12 +38,12 @@ enum Command {
     /// Print a model's layers (output shape, parameters); last line `params: N`.
     Describe {
         model: String,
-        #[arg(long, default_value = "cifar10")]
-        dataset: String,
-        #[arg(long, value_parser = ["a", "b"])]
-        shortcut: Option<String>,
-        #[arg(long, value_parser = ["auto", "imagenet", "small"])]
-        stem: Option<String>,
+        #[arg(long, default_value = "cifar10", value_parser = field_parser("dataset"))]
+        dataset: Value,
+        #[arg(long, value_parser = field_parser("shortcut"))]
+        shortcut: Option<Value>,
+        #[arg(long, value_parser = field_parser("stem"))]
+        stem: Option<Value>,
         /// Print the description as JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -124,6 +124,9 @@ enum Command {
 
 #[derive(clap::Args)]
 #[command(group = clap::ArgGroup::new("queue").args(["preset", "grid"]))]
+#[command(after_help = "The config flags (and --set) override the base config: the defaults shown, \
+--config FILE, or --paper's recipe; with --preset or --grid, every run's config. \
+Their values are checked as the page checks a config.")]
 struct TrainArgs {
     /// Experiment config JSON; flags given as well override its fields.
     #[arg(long)]
@@ -156,55 +159,12 @@ struct TrainArgs {
     /// Start from this saved model instead of a fresh initialisation (fresh optimizer state).
     #[arg(long, conflicts_with_all = ["preset", "grid"])]
     init_model: Option<PathBuf>,
-    /// mnist | fashion-mnist | cifar10
-    #[arg(long)]
-    dataset: Option<String>,
     /// Official dataset files, or the folder holding them. Default: the built-in sample.
     #[arg(long, num_args = 1..)]
     data: Vec<PathBuf>,
-    #[arg(long)]
-    model: Option<String>,
-    #[arg(long, value_parser = ["a", "b"])]
-    shortcut: Option<String>,
-    #[arg(long, value_parser = ["auto", "imagenet", "small"])]
-    stem: Option<String>,
-    /// sgd | momentum | nesterov | adam | adamw | adagrad | rmsprop
-    #[arg(long)]
-    optimizer: Option<String>,
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long)]
-    momentum: Option<f64>,
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// constant | multistep | cosine
-    #[arg(long)]
-    schedule: Option<String>,
-    /// Comma-separated steps for multistep, e.g. 32000,48000
-    #[arg(long, value_delimiter = ',')]
-    milestones: Option<Vec<usize>>,
-    #[arg(long)]
-    bn_momentum: Option<f64>,
-    #[arg(long)]
-    bn_epsilon: Option<f64>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    #[arg(long)]
-    max_steps: Option<usize>,
-    #[arg(long)]
-    batch: Option<usize>,
-    #[arg(long)]
-    val_size: Option<usize>,
-    #[arg(long)]
-    augment: Option<bool>,
-    #[arg(long)]
-    patience: Option<usize>,
-    #[arg(long)]
-    seed: Option<u64>,
-    #[arg(long)]
-    train_limit: Option<usize>,
-    #[arg(long)]
-    test_limit: Option<usize>,
+    /// A flag for every config field, and `--set FIELD=VALUE`.
+    #[command(flatten)]
+    flags: ConfigFlags,
     /// The paper's CIFAR-10 recipe (batch 128, lr 0.1 ÷10 at 32k/48k, 64k steps, …) for --model;
     /// with --grid, the layer under the grid's base.
     #[arg(long)]
@@ -218,6 +178,338 @@ struct TrainArgs {
     /// No progress bar (one line per epoch instead).
     #[arg(long)]
     quiet: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Config flags: one per field of `ExperimentConfig`, made from the struct.
+//
+// The flags given become ONE JSON object of overrides (field name -> JSON
+// value): merged over the base config (defaults, --config FILE or --paper's
+// recipe) and parsed and validated as the page parses a config
+// ([`config_with`]), or applied to every run of a preset or grid.
+// ---------------------------------------------------------------------------
+
+/// `train --help`'s sections for the config flags, in this order. A field not
+/// named here still gets its flag, under "Other config".
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("Data config", &["dataset", "train_limit", "test_limit", "val_size", "augment", "mean_subtraction"]),
+    ("Model config", &["model", "shortcut", "stem", "bn_momentum", "bn_epsilon"]),
+    ("Optimizer config", &["optimizer", "lr", "momentum", "weight_decay", "beta1", "beta2", "epsilon"]),
+    ("Learning-rate schedule config", &["schedule", "milestones", "gamma", "warmup_steps", "warmup_lr"]),
+    ("Run length and logging config", &["batch_size", "epochs", "max_steps", "patience", "seed", "log_every"]),
+];
+
+/// Older spellings of config flags, still accepted.
+const ALIASES: &[(&str, &[&str])] = &[("batch_size", &["batch"])];
+
+/// One config field's flag.
+struct FieldFlag {
+    /// The field's name in the config JSON (`batch_size`).
+    field: &'static str,
+    /// `batch-size`.
+    long: &'static str,
+    /// What the value is in `--help`: N, X, BOOL, LIST, or the field's name
+    /// in capitals (a string, or an enum's value).
+    value_name: &'static str,
+    heading: &'static str,
+    aliases: &'static [&'static str],
+    help: String,
+    /// The value in `ExperimentConfig::default()`: its JSON type says how
+    /// the command line's text is read.
+    default: Value,
+    /// An enum's values (their JSON form); `None` for other fields.
+    choices: Option<Vec<&'static str>>,
+}
+
+/// clap (without its `string` feature) names arguments with `&'static str`;
+/// these are made once, for the ~30 fields.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// The doc comments of `ExperimentConfig`'s fields, read from src/config.rs
+/// when this is compiled, so that `train --help` says what the struct says.
+fn field_docs() -> Vec<(&'static str, String)> {
+    const SOURCE: &str = include_str!("config.rs");
+    let Some(start) = SOURCE.find("pub struct ExperimentConfig {") else { return vec![] };
+    let mut docs = Vec::new();
+    let mut doc: Vec<&str> = Vec::new();
+    for line in SOURCE[start..].lines().skip(1).map(str::trim) {
+        if line == "}" {
+            break;
+        }
+        if let Some(d) = line.strip_prefix("///") {
+            doc.push(d.trim());
+            continue;
+        }
+        if line.starts_with("#[") {
+            continue;
+        }
+        if let Some((name, _)) = line.strip_prefix("pub ").and_then(|l| l.split_once(':')) {
+            if !doc.is_empty() {
+                // `None` is the JSON's (and the command line's) null.
+                docs.push((name.trim(), doc.join(" ").replace("`None`", "null").replace('`', "")));
+            }
+        }
+        doc.clear();
+    }
+    docs
+}
+
+/// Whether the config's parser takes `value` for `field`; if not, its message.
+fn accepts(field: &str, value: &Value) -> Result<(), String> {
+    let one = Map::from_iter([(field.to_string(), value.clone())]);
+    serde_json::from_value::<ExperimentConfig>(Value::Object(one)).map(drop).map_err(|e| e.to_string())
+}
+
+/// A field's value in `--help`, from the values the config's parser takes:
+/// X (any number), N (a whole number), BOOL, LIST, else the field's name.
+fn value_name(field: &'static str) -> &'static str {
+    let takes = |v: Value| accepts(field, &v).is_ok();
+    if takes(json!(0.5)) {
+        "X"
+    } else if takes(json!(1)) {
+        "N"
+    } else if takes(json!(true)) {
+        "BOOL"
+    } else if takes(json!([1])) {
+        "LIST"
+    } else {
+        leak(field.to_uppercase())
+    }
+}
+
+/// The values of the config's enum fields, as written in its JSON.
+fn choices(field: &str) -> Option<Vec<&'static str>> {
+    fn ids<T: Serialize>(all: &[T]) -> Vec<&'static str> {
+        let id = |v: &T| match serde_json::to_value(v) {
+            Ok(Value::String(s)) => leak(s),
+            _ => unreachable!("the config's enums serialise to strings"),
+        };
+        all.iter().map(id).collect()
+    }
+    Some(match field {
+        "dataset" => ids(&DatasetKind::ALL),
+        "shortcut" => ids(&Shortcut::ALL),
+        "stem" => ids(&Stem::ALL),
+        "optimizer" => ids(&OptimizerKind::ALL),
+        "schedule" => ids(&Schedule::ALL),
+        _ => return None,
+    })
+}
+
+/// Every config field's flag, in `train --help`'s order: the sections'
+/// fields, then any other field in the struct's order.
+fn field_flags() -> &'static [FieldFlag] {
+    static FLAGS: std::sync::OnceLock<Vec<FieldFlag>> = std::sync::OnceLock::new();
+    FLAGS.get_or_init(|| {
+        let text = serde_json::to_string(&ExperimentConfig::default()).expect("the config serialises");
+        let fields: lab::Ordered = serde_json::from_str(&text).expect("the config is a JSON object");
+        let docs = field_docs();
+        let mut flags: Vec<FieldFlag> = fields
+            .0
+            .into_iter()
+            .map(|(name, default)| {
+                let field = leak(name);
+                let heading = SECTIONS.iter().find(|(_, fs)| fs.contains(&field)).map_or("Other config", |(h, _)| *h);
+                let shown = match &default {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                };
+                let help = match docs.iter().find(|(f, _)| *f == field) {
+                    Some((_, doc)) => format!("{doc} (default: {shown})"),
+                    None => format!("(default: {shown})"),
+                };
+                FieldFlag {
+                    field,
+                    long: leak(field.replace('_', "-")),
+                    value_name: value_name(field),
+                    heading,
+                    aliases: ALIASES.iter().find(|(f, _)| *f == field).map_or(&[], |(_, a)| *a),
+                    help,
+                    default,
+                    choices: choices(field),
+                }
+            })
+            .collect();
+        let place = |f: &FieldFlag| {
+            SECTIONS.iter().flat_map(|(_, fs)| fs.iter()).position(|s| *s == f.field).unwrap_or(usize::MAX)
+        };
+        flags.sort_by_key(place); // stable: the other fields keep the struct's order
+        flags
+    })
+}
+
+fn field_flag(field: &str) -> Option<&'static FieldFlag> {
+    field_flags().iter().find(|f| f.field == field)
+}
+
+/// An enum field's value from its text; `dataset` also takes the spellings
+/// `DatasetKind::parse` knows (cifar, CIFAR-10, fashion, …).
+fn choose(f: &FieldFlag, text: &str) -> Option<&'static str> {
+    let choices = f.choices.as_ref()?;
+    if let Some(v) = choices.iter().find(|v| **v == text) {
+        return Some(v);
+    }
+    match f.field {
+        "dataset" => DatasetKind::parse(text).map(|d| d.id()),
+        _ => None,
+    }
+}
+
+/// A field's value from command-line text, the same for its flag and for
+/// `--set`: an enum's value must be one of its values; a list field (the
+/// milestones) also takes comma-separated items (`32000,48000`); otherwise
+/// the text is JSON if it parses (`0.1`, `true`, `null`, `[1,2]`), a number
+/// if Rust reads it as one for a numeric field (`.1`), else a string. The
+/// value's type is then checked as the page's config parser checks it.
+fn field_value(f: &FieldFlag, text: &str) -> Result<Value, String> {
+    let json = serde_json::from_str::<Value>(text).ok();
+    let value = if let Some(choices) = &f.choices {
+        let s = match &json {
+            Some(Value::String(s)) => s.as_str(),
+            _ => text,
+        };
+        let v = choose(f, s).ok_or_else(|| format!("invalid value '{s}' [possible values: {}]", choices.join(", ")))?;
+        Value::String(v.into())
+    } else if f.default.is_array() && !text.trim_start().starts_with('[') {
+        let item = |s: &str| serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.into()));
+        Value::Array(text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(item).collect())
+    } else if let Some(v) = json {
+        v
+    } else if let Some(n) = text.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).filter(|_| f.default.is_number()) {
+        Value::Number(n)
+    } else {
+        Value::String(text.into())
+    };
+    accepts(f.field, &value)?;
+    Ok(value)
+}
+
+/// An enum field's values for clap: listed in `--help`, checked when parsed,
+/// with clap's own message for a value that is not one of them.
+#[derive(Clone)]
+struct Choice(&'static FieldFlag);
+
+impl clap::builder::TypedValueParser for Choice {
+    type Value = Value;
+
+    fn parse_ref(&self, cmd: &clap::Command, arg: Option<&clap::Arg>, value: &std::ffi::OsStr) -> Result<Value, clap::Error> {
+        if let Some(v) = value.to_str().and_then(|s| choose(self.0, s)) {
+            return Ok(Value::String(v.into()));
+        }
+        let values = self.0.choices.clone().unwrap_or_default();
+        clap::builder::PossibleValuesParser::new(values).parse_ref(cmd, arg, value).map(Value::String)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.choices.iter().flatten().map(|v| clap::builder::PossibleValue::new(*v))))
+    }
+}
+
+/// The parser of a config field's flag (its value as JSON).
+fn field_parser(field: &str) -> clap::builder::ValueParser {
+    let f = field_flag(field).unwrap_or_else(|| panic!("{field} is not a config field"));
+    match f.choices {
+        Some(_) => clap::builder::ValueParser::new(Choice(f)),
+        None => clap::builder::ValueParser::new(move |s: &str| field_value(f, s)),
+    }
+}
+
+/// `--set FIELD=VALUE`: (field, value).
+fn parse_set(text: &str) -> Result<(String, Value), String> {
+    let Some((name, value)) = text.split_once('=') else {
+        return Err("expected FIELD=VALUE, e.g. lr=0.1, model=resnet20, milestones=[100,200] or max_steps=null".into());
+    };
+    let Some(f) = field_flag(&name.trim().replace('-', "_")) else {
+        let known: Vec<&str> = field_flags().iter().map(|f| f.field).collect();
+        return Err(format!("unknown config field '{name}' (the fields: {})", known.join(", ")));
+    };
+    let value = field_value(f, value).map_err(|e| format!("{}: {e}", f.field))?;
+    Ok((f.field.to_string(), value))
+}
+
+/// The config flags given: one JSON object of overrides.
+#[derive(Clone, Debug, Default)]
+struct ConfigFlags {
+    overrides: Map<String, Value>,
+}
+
+impl clap::Args for ConfigFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        use clap::{Arg, ArgAction};
+        let set = Arg::new("set")
+            .long("set")
+            .value_name("FIELD=VALUE")
+            .action(ArgAction::Append)
+            .value_parser(parse_set)
+            .help(
+                "Set any config field (repeatable); VALUE is JSON if it parses, else a string: \
+                 lr=0.1, model=resnet20, milestones=[100,200], max_steps=null",
+            );
+        let flags = field_flags().iter().map(|f| {
+            Arg::new(f.field)
+                .long(f.long)
+                .visible_aliases(f.aliases)
+                .value_name(f.value_name)
+                .value_parser(field_parser(f.field))
+                .allow_negative_numbers(true)
+                .help(f.help.clone())
+                .help_heading(f.heading)
+        });
+        cmd.arg(set).args(flags)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl clap::FromArgMatches for ConfigFlags {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        // Where each field was given, for the message when one is given twice.
+        let mut given: Vec<(&str, String)> = Vec::new();
+        let mut overrides = Map::new();
+        for f in field_flags() {
+            if let Some(v) = m.get_one::<Value>(f.field) {
+                overrides.insert(f.field.to_string(), v.clone());
+                given.push((f.field, format!("--{} {v}", f.long)));
+            }
+        }
+        for (field, value) in m.get_many::<(String, Value)>("set").into_iter().flatten() {
+            let this = format!("--set {field}={value}");
+            if let Some((_, first)) = given.iter().find(|(f, _)| f == field) {
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{field} is given twice ({first}, {this}): give it once"),
+                ));
+            }
+            overrides.insert(field.clone(), value.clone());
+            given.push((field, this));
+        }
+        Ok(ConfigFlags { overrides })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+/// `base` with `overrides` on top, through the page's path: the JSON objects
+/// merged (later wins), parsed by `ExperimentConfig::from_json` and
+/// validated, every problem reported as `field: message`.
+fn config_with(base: &ExperimentConfig, overrides: &Map<String, Value>) -> Result<ExperimentConfig, String> {
+    let Ok(Value::Object(mut m)) = serde_json::to_value(base) else {
+        unreachable!("the config serialises to an object")
+    };
+    m.extend(overrides.clone());
+    let cfg = ExperimentConfig::from_json(&Value::Object(m).to_string())?;
+    let problems = cfg.validate();
+    if !problems.is_empty() {
+        return Err(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\nerror: "));
+    }
+    Ok(cfg)
 }
 
 /// Keeps freed memory in the process for the next allocation of that size.
@@ -269,7 +561,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
-        Command::Describe { model, dataset, shortcut, stem, json } => describe(&model, &dataset, shortcut, stem, json),
+        Command::Describe { model, dataset, shortcut, stem, json } => describe(&model, dataset, shortcut, stem, json),
         Command::Train(args) if args.preset.is_some() || args.grid.is_some() => run_queue(args),
         Command::Train(args) => run_train(args),
         Command::Report { paths, csv, json, preset } => {
@@ -292,30 +584,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_dataset(s: &str) -> Result<DatasetKind, String> {
-    DatasetKind::parse(s).ok_or_else(|| format!("dataset: unknown dataset '{s}' (mnist, fashion-mnist, cifar10)"))
-}
-
-fn parse_shortcut(s: &str) -> Shortcut {
-    if s == "b" { Shortcut::B } else { Shortcut::A }
-}
-
-fn parse_stem(s: &str) -> Stem {
-    match s {
-        "imagenet" => Stem::Imagenet,
-        "small" => Stem::Small,
-        _ => Stem::Auto,
-    }
-}
-
-fn describe(model: &str, dataset: &str, shortcut: Option<String>, stem: Option<String>, json: bool) -> Result<(), String> {
-    let mut cfg = ExperimentConfig { model: model.into(), dataset: parse_dataset(dataset)?, ..Default::default() };
-    if let Some(s) = shortcut {
-        cfg.shortcut = parse_shortcut(&s);
-    }
-    if let Some(s) = stem {
-        cfg.stem = parse_stem(&s);
-    }
+fn describe(model: &str, dataset: Value, shortcut: Option<Value>, stem: Option<Value>, json: bool) -> Result<(), String> {
+    let mut overrides = Map::from_iter([("model".to_string(), json!(model)), ("dataset".to_string(), dataset)]);
+    overrides.extend(shortcut.map(|v| ("shortcut".to_string(), v)));
+    overrides.extend(stem.map(|v| ("stem".to_string(), v)));
+    let cfg = config_with(&ExperimentConfig::default(), &overrides)?;
     let d = model::describe(&cfg)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?);
@@ -325,66 +598,22 @@ fn describe(model: &str, dataset: &str, shortcut: Option<String>, stem: Option<S
     Ok(())
 }
 
-/// The config file (if any), then the flags on top.
+/// `--paper`'s recipe for the model given (`--model` or `--set model=…`; default resnet20).
+fn paper_recipe(a: &TrainArgs) -> ExperimentConfig {
+    ExperimentConfig::paper_cifar(a.flags.overrides.get("model").and_then(Value::as_str).unwrap_or("resnet20"))
+}
+
+/// The config file (or `--paper`'s recipe, or the defaults), then the flags on top.
 fn build_config(a: &TrainArgs) -> Result<ExperimentConfig, String> {
-    let mut cfg = match &a.config {
+    let base = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
             ExperimentConfig::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))?
         }
-        None if a.paper => ExperimentConfig::paper_cifar(a.model.as_deref().unwrap_or("resnet20")),
+        None if a.paper => paper_recipe(a),
         None => ExperimentConfig::default(),
     };
-    if let Some(s) = &a.dataset {
-        cfg.dataset = parse_dataset(s)?;
-    }
-    if let Some(m) = &a.model {
-        cfg.model = m.clone();
-    }
-    if let Some(s) = &a.shortcut {
-        cfg.shortcut = parse_shortcut(s);
-    }
-    if let Some(s) = &a.stem {
-        cfg.stem = parse_stem(s);
-    }
-    if let Some(o) = &a.optimizer {
-        cfg.optimizer = OptimizerKind::parse(o)
-            .ok_or_else(|| format!("optimizer: unknown optimizer '{o}' (sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop)"))?;
-    }
-    if let Some(s) = &a.schedule {
-        cfg.schedule = match s.as_str() {
-            "constant" => Schedule::Constant,
-            "multistep" => Schedule::Multistep,
-            "cosine" => Schedule::Cosine,
-            _ => return Err(format!("schedule: unknown schedule '{s}' (constant, multistep, cosine)")),
-        };
-    }
-    macro_rules! set {
-        ($($field:ident <- $arg:ident),*) => { $( if let Some(v) = a.$arg.clone() { cfg.$field = v; } )* };
-    }
-    set!(lr <- lr, momentum <- momentum, weight_decay <- weight_decay, bn_momentum <- bn_momentum,
-         bn_epsilon <- bn_epsilon, epochs <- epochs, batch_size <- batch, val_size <- val_size,
-         seed <- seed, milestones <- milestones);
-    if a.max_steps.is_some() {
-        cfg.max_steps = a.max_steps;
-    }
-    if a.augment.is_some() {
-        cfg.augment = a.augment;
-    }
-    if a.patience.is_some() {
-        cfg.patience = a.patience;
-    }
-    if a.train_limit.is_some() {
-        cfg.train_limit = a.train_limit;
-    }
-    if a.test_limit.is_some() {
-        cfg.test_limit = a.test_limit;
-    }
-    let problems = cfg.validate();
-    if !problems.is_empty() {
-        return Err(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\nerror: "));
-    }
-    Ok(cfg)
+    config_with(&base, &a.flags.overrides)
 }
 
 /// `--data` paths: files, or folders whose files are all offered to the parser.
@@ -502,7 +731,8 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
             let (net, saved) = model::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", p.display()))?;
-            if a.config.is_none() && a.model.is_none() && a.dataset.is_none() {
+            let flags = &a.flags.overrides;
+            if a.config.is_none() && !flags.contains_key("model") && !flags.contains_key("dataset") {
                 (cfg.model, cfg.dataset, cfg.shortcut, cfg.stem) = (saved.model, saved.dataset, saved.shortcut, saved.stem);
             }
             Some(net)
@@ -539,58 +769,11 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     }
 }
 
-/// The config flags given, as a partial config applied to every run of a
-/// preset or grid (after the preset's budget).
-fn flag_overrides(a: &TrainArgs) -> Result<Map<String, Value>, String> {
-    let mut m = Map::new();
-    let mut set = |k: &str, v: Value| {
-        m.insert(k.into(), v);
-    };
-    if let Some(s) = &a.dataset {
-        set("dataset", json!(parse_dataset(s)?.id()));
-    }
-    if let Some(o) = &a.optimizer {
-        let o = OptimizerKind::parse(o)
-            .ok_or_else(|| format!("optimizer: unknown optimizer '{o}' (sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop)"))?;
-        set("optimizer", json!(o.id()));
-    }
-    for (k, v) in [("model", &a.model), ("shortcut", &a.shortcut), ("stem", &a.stem), ("schedule", &a.schedule)] {
-        if let Some(v) = v {
-            set(k, json!(v));
-        }
-    }
-    for (k, v) in [("lr", a.lr), ("momentum", a.momentum), ("weight_decay", a.weight_decay), ("bn_momentum", a.bn_momentum), ("bn_epsilon", a.bn_epsilon)] {
-        if let Some(v) = v {
-            set(k, json!(v));
-        }
-    }
-    for (k, v) in [("max_steps", a.max_steps), ("train_limit", a.train_limit), ("test_limit", a.test_limit), ("patience", a.patience)] {
-        if let Some(v) = v {
-            set(k, json!(v));
-        }
-    }
-    for (k, v) in [("epochs", a.epochs), ("batch_size", a.batch), ("val_size", a.val_size)] {
-        if let Some(v) = v {
-            set(k, json!(v));
-        }
-    }
-    if let Some(v) = a.seed {
-        set("seed", json!(v));
-    }
-    if let Some(v) = a.augment {
-        set("augment", json!(v));
-    }
-    if let Some(v) = &a.milestones {
-        set("milestones", json!(v));
-    }
-    Ok(m)
-}
-
 /// The runs of `--preset` or `--grid`, with the flags applied to each, and
 /// the `group` their result files carry (the page's: which preset or grid
 /// they belong to, so that imported runs are compared with the paper too).
 fn plan_queue(a: &TrainArgs) -> Result<(Vec<PlannedRun>, Value), String> {
-    let overrides = flag_overrides(a)?;
+    let overrides = a.flags.overrides.clone();
     if let Some(id) = &a.preset {
         let runs = lab::expand_preset(id, Budget::parse(&a.budget)?, a.scale, &overrides)?;
         let title = lab::preset(id)?.title;
@@ -601,8 +784,7 @@ fn plan_queue(a: &TrainArgs) -> Result<(Vec<PlannedRun>, Value), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut grid = lab::Grid::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     if a.paper {
-        let Ok(Value::Object(mut base)) = serde_json::to_value(ExperimentConfig::paper_cifar(a.model.as_deref().unwrap_or("resnet20")))
-        else {
+        let Ok(Value::Object(mut base)) = serde_json::to_value(paper_recipe(a)) else {
             unreachable!("the config serialises to an object")
         };
         base.extend(std::mem::take(&mut grid.base));

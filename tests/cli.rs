@@ -615,3 +615,112 @@ fn the_cluster_guides_grid_is_table_6_and_its_train_commands_parse() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The config's field names, from the struct itself (a field added later is in this list).
+fn config_fields() -> Vec<String> {
+    let serde_json::Value::Object(m) = serde_json::to_value(reslab::config::ExperimentConfig::default()).unwrap() else {
+        panic!("the config is a JSON object")
+    };
+    m.keys().cloned().collect()
+}
+
+#[test]
+fn train_help_has_a_flag_for_every_config_field() {
+    let (ok, help, err) = reslab(&["train", "--help"]);
+    assert!(ok, "{err}");
+    let fields = config_fields();
+    assert!(fields.len() >= 29 && fields.contains(&"warmup_lr".to_string()), "{fields:?}");
+    let missing: Vec<String> = fields
+        .iter()
+        .map(|f| format!("--{} <", f.replace('_', "-")))
+        .filter(|flag| !help.lines().any(|l| l.trim_start().starts_with(flag.as_str())))
+        .collect();
+    assert!(missing.is_empty(), "no flag for {missing:?} in:\n{help}");
+    // The old spelling, --set, the field's doc comment as its help, and the enums' values.
+    let line = |flag: &str| help.lines().find(|l| l.trim_start().starts_with(flag)).unwrap_or_else(|| panic!("{flag}:\n{help}"));
+    assert!(line("--batch-size <").contains("[alias: --batch]"), "{help}");
+    assert!(line("--set <FIELD=VALUE>").contains("JSON"), "{help}");
+    assert!(line("--bn-momentum <").contains("Weight of the NEW batch in the running statistics"), "{help}");
+    assert!(line("--warmup-steps <").contains("Steps of warm-up at the start"), "{help}");
+    assert!(line("--schedule <").contains("[possible values: constant, multistep, cosine]"), "{help}");
+    assert!(line("--dataset <").contains("[possible values: mnist, fashion-mnist, cifar10]"), "{help}");
+}
+
+/// `train --dry-run` with these arguments: the config it prints.
+fn dry_run_config(args: &[&str]) -> serde_json::Value {
+    let (ok, out, err) = reslab(&[&["train", "--dry-run"], args].concat());
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+#[test]
+fn flags_set_and_config_files_agree() {
+    let c = dry_run_config(&["--warmup-steps", "7", "--set", "warmup_lr=0.003", "--batch", "32"]);
+    assert_eq!((c["warmup_steps"].as_u64(), c["warmup_lr"].as_f64(), c["batch_size"].as_u64()), (Some(7), Some(0.003), Some(32)), "{c}");
+    assert_eq!(c["model"], "cnn", "the rest is the defaults: {c}");
+
+    // Every field away from its default, given as a config file, as flags and as --set: one config.
+    let want = serde_json::json!({
+        "dataset": "cifar10", "model": "resnet32", "shortcut": "b", "stem": "small", "bn_momentum": 0.01, "bn_epsilon": 0.001,
+        "optimizer": "nesterov", "lr": 0.05, "momentum": 0.8, "weight_decay": 0.0005, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-7,
+        "schedule": "multistep", "milestones": [100, 200], "gamma": 0.2, "warmup_steps": 7, "warmup_lr": 0.003, "batch_size": 32,
+        "epochs": 3, "max_steps": 300, "val_size": 100, "augment": false, "mean_subtraction": false, "patience": 2, "seed": 9,
+        "train_limit": 1000, "test_limit": 500, "log_every": 5
+    });
+    let fields = want.as_object().unwrap();
+    assert_eq!(fields.keys().cloned().collect::<Vec<_>>(), config_fields(), "every field");
+    let text = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let dir = temp_dir("agree");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("config.json");
+    std::fs::write(&file, want.to_string()).unwrap();
+    assert_eq!(dry_run_config(&["--config", file.to_str().unwrap()]), want);
+    let flags: Vec<String> = fields.iter().flat_map(|(k, v)| [format!("--{}", k.replace('_', "-")), text(v)]).collect();
+    assert_eq!(dry_run_config(&flags.iter().map(String::as_str).collect::<Vec<_>>()), want, "{flags:?}");
+    let sets: Vec<String> = fields.iter().flat_map(|(k, v)| ["--set".to_string(), format!("{k}={}", text(v))]).collect();
+    assert_eq!(dry_run_config(&sets.iter().map(String::as_str).collect::<Vec<_>>()), want, "{sets:?}");
+
+    // Flags and --set override the file; lists as JSON or comma-separated; null; a dataset's other spellings.
+    let c = dry_run_config(&["--config", file.to_str().unwrap(), "--seed", "4", "--set", "max_steps=null", "--milestones", "50,60", "--set", "model=resnet20"]);
+    assert_eq!((c["seed"].as_u64(), &c["max_steps"], &c["milestones"], c["model"].as_str()), (Some(4), &serde_json::Value::Null, &serde_json::json!([50, 60]), Some("resnet20")));
+    assert_eq!(c["lr"], want["lr"], "the file's other fields stay");
+    let c = dry_run_config(&["--set", "milestones=[100,200]", "--dataset", "cifar", "--lr", ".1"]);
+    assert_eq!((&c["milestones"], c["dataset"].as_str(), c["lr"].as_f64()), (&serde_json::json!([100, 200]), Some("cifar10"), Some(0.1)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_enum_values_and_unknown_fields_are_refused_naming_them() {
+    // Refused when the arguments are read (exit code 2), with the values allowed.
+    for (args, want) in [
+        (&["--shortcut", "c"][..], "invalid value 'c' for '--shortcut <SHORTCUT>'"),
+        (&["--set", "shortcut=c"], "shortcut: invalid value 'c' [possible values: a, b]"),
+        (&["--stem", "big"], "[possible values: auto, imagenet, small]"),
+        (&["--schedule", "cosin"], "[possible values: constant, multistep, cosine]"),
+        (&["--set", "schedule=step"], "schedule: invalid value 'step' [possible values: constant, multistep, cosine]"),
+        (&["--optimizer", "adamm"], "[possible values: sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop]"),
+        (&["--dataset", "cifar100"], "[possible values: mnist, fashion-mnist, cifar10]"),
+        (&["--backend", "tpu"], "[possible values: cpu, wgpu, ndarray]"),
+        (&["--set", "nonsense=1"], "unknown config field 'nonsense'"),
+        (&["--set", "lr"], "expected FIELD=VALUE"),
+        (&["--lr", "fast"], "invalid value 'fast' for '--lr <X>': invalid type: string \"fast\", expected f64"),
+        (&["--set", "epochs=1.5"], "epochs: invalid type: floating point `1.5`, expected usize"),
+        (&["--batch", "32", "--set", "batch_size=64"], "batch_size is given twice"),
+    ] {
+        let (code, out, err) = reslab_code(&[&["train", "--dry-run"], args].concat());
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+    }
+    // The same for every run of a preset, and for describe's flags.
+    let (code, _, err) = reslab_code(&["train", "--preset", "degradation", "--budget", "smoke", "--set", "nonsense=1", "--dry-run"]);
+    assert!(code == Some(2) && err.contains("unknown config field 'nonsense'"), "{err}");
+    let (code, _, err) = reslab_code(&["describe", "resnet20", "--shortcut", "c"]);
+    assert!(code == Some(2) && err.contains("[possible values: a, b]"), "{err}");
+    // Values of the right type but out of range: the config's own checks, every problem at once.
+    let (code, _, err) = reslab_code(&["train", "--dry-run", "--set", "gamma=2", "--warmup-steps", "5", "--warmup-lr", "0"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("gamma: gamma must be in (0, 1]") && err.contains("warmup_lr: warm-up learning rate must be positive"), "{err}");
+    // The old spelling still works.
+    assert_eq!(dry_run_config(&["--batch", "16"])["batch_size"], 16);
+}
