@@ -1,11 +1,23 @@
-// ResLab's service worker: the lab works offline once it has been loaded.
+// ResLab's service worker: the lab works offline once it has been loaded, and
+// on hosts that cannot send headers it makes the page cross-origin isolated.
 //
 // Network first, cache as the fallback: online, every request gets the
 // current files (a rebuilt engine is never hidden behind an old copy) and
 // refreshes the cache; offline, the cached copy answers. The app shell, the
 // engine and the built-in samples are cached at install, so even a page that
 // never trained before works offline after one visit. Only same-origin GETs
-// are handled; dataset URLs on other sites go to the network as usual.
+// (and HEADs, uncached) are handled; dataset URLs on other sites go to the
+// network as usual.
+//
+// Cross-origin isolation (the threaded CPU engine's shared memory needs it):
+// a response that does not isolate by itself (no COOP `same-origin` with COEP
+// `require-corp` or `credentialless`, as from GitHub Pages or most university
+// web space) is served with COOP `same-origin`, COEP `require-corp` and CORP
+// `cross-origin` added, and marked `X-ResLab-Isolation: service-worker` so the
+// page can say where its isolation came from (www/isolation.js, which also
+// reloads a page that loaded before this worker controlled it, once).
+// Responses from a server that isolates (scripts/serve.mjs) pass unchanged.
+// The cache keeps what the server sent; the headers are added on the way out.
 
 const CACHE = 'reslab-v1';
 const SHELL = [
@@ -14,6 +26,7 @@ const SHELL = [
   './www/app.js',
   './www/worker.js',
   './www/threads.js',
+  './www/isolation.js',
   './www/pool-worker.js',
   './www/state.js',
   './www/charts.js',
@@ -52,21 +65,56 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+/** The headers that make a page cross-origin isolated, added where the server does not send them. */
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'cross-origin',
+};
+/** Set on a response whose isolation headers this worker added (read by www/isolation.js). */
+const MARK = 'X-ResLab-Isolation';
+
+const token = (headers, name) => (headers.get(name) ?? '').split(';')[0].trim().toLowerCase();
+
+/** `res` as served to the page: with the isolation headers if it lacks them; with no body for a HEAD. */
+function served(res, head) {
+  // Redirects seen by a navigation ('manual') and errors cannot be rebuilt; nor need they be.
+  if (res.type === 'opaqueredirect' || res.type === 'opaque' || res.status < 200) return res;
+  const isolates =
+    token(res.headers, 'cross-origin-opener-policy') === 'same-origin' &&
+    ['require-corp', 'credentialless'].includes(token(res.headers, 'cross-origin-embedder-policy'));
+  if (isolates && res.headers.has('cross-origin-resource-policy') && !head) return res;
+  const headers = new Headers(res.headers);
+  if (!isolates) {
+    for (const [name, value] of Object.entries(ISOLATION)) headers.set(name, value);
+    headers.set(MARK, 'service-worker');
+  } else if (!headers.has('cross-origin-resource-policy')) {
+    headers.set('Cross-Origin-Resource-Policy', ISOLATION['Cross-Origin-Resource-Policy']);
+  }
+  const bodyless = head || [204, 205, 304].includes(res.status);
+  return new Response(bodyless ? null : res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
-  if (req.method !== 'GET' || url.origin !== self.location.origin) return;
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || url.origin !== self.location.origin) return;
+  // DevTools' 'only-if-cached' outside same-origin mode throws in fetch(): leave it to the browser.
+  if (req.cache === 'only-if-cached' && req.mode !== 'same-origin') return;
+  const head = req.method === 'HEAD';
   event.respondWith(
     (async () => {
       const cache = await caches.open(CACHE);
       try {
         const res = await fetch(req);
-        if (res.ok && res.status === 200) cache.put(req, res.clone()).catch(() => {});
-        return res;
+        if (!head && res.ok && res.status === 200) cache.put(req, res.clone()).catch(() => {});
+        return served(res, head);
       } catch (err) {
         // Offline: the cached copy (ignoring the query string, which only carries page state).
-        const hit = (await cache.match(req)) ?? (await cache.match(req, { ignoreSearch: true }));
-        if (hit) return hit;
+        const hit =
+          (await cache.match(req, { ignoreMethod: head })) ??
+          (await cache.match(req, { ignoreSearch: true, ignoreMethod: head }));
+        if (hit) return served(hit, head);
         throw err;
       }
     })(),

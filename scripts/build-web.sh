@@ -5,7 +5,24 @@
 #                 Workers (shared memory: used when the page is cross-origin
 #                 isolated and trains on the CPU; www/threads.js)
 #   RESLAB_WASM_OPT=0  skip wasm-opt (faster; the modules are ~2x larger)
+#
+#   scripts/build-web.sh --dist DIR
+#     also writes DIR: the static site, which any static host serves as the
+#     whole app (scripts/dist.mjs: the page, sw.js, www/, pkg/, the samples,
+#     nothing else). With --dist the engines are rebuilt only if a source
+#     (src/, vendor/, Cargo.toml, Cargo.lock, .cargo/) is newer than pkg/;
+#     otherwise pkg/ is copied as it is.
 set -euo pipefail
+dist=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dist) [ $# -ge 2 ] || { echo "build-web.sh: --dist needs a folder" >&2; exit 2; }
+      dist=$(realpath -m -- "$2"); shift 2 ;;
+    --dist=*) dist=$(realpath -m -- "${1#--dist=}"); shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build-web.sh: unknown argument $1 (usage: scripts/build-web.sh [--dist DIR])" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 target_dir="${RESLAB_WASM_TARGET_DIR:-$HOME/.cache/reslab/target-wasm}"
 
@@ -32,6 +49,24 @@ optimise() { # <module.wasm> <extra wasm-opt flags…>
   cp "$cache/$key.wasm" "$wasm"
 }
 
+# Whether pkg/ holds both engines, built after every source was last changed
+# (a build dates them to when it started: a source saved during it is newer).
+pkg_current() {
+  local f
+  for f in pkg/reslab.js pkg/reslab_bg.wasm pkg/threads/reslab.js pkg/threads/reslab_bg.wasm; do
+    [ -f "$f" ] || return 1
+  done
+  [ -z "$(find src vendor Cargo.toml Cargo.lock .cargo -path '*/target' -prune -o -type f \
+    \( -newer pkg/reslab_bg.wasm -o -newer pkg/threads/reslab_bg.wasm \) -print -quit 2>/dev/null)" ]
+}
+
+if [ -n "$dist" ] && pkg_current; then
+  say "pkg/ is newer than every source: not rebuilt"
+  node scripts/vendor.mjs
+  node scripts/dist.mjs "$dist"
+  exit 0
+fi
+
 size() { # <module.wasm>
   local raw gz
   raw=$(stat -c %s "$1"); gz=$(gzip -9 -c "$1" | wc -c)
@@ -46,6 +81,7 @@ if ! bash scripts/setup.sh --check; then
 fi
 
 rm -rf pkg.tmp && mkdir -p pkg.tmp
+started=$(date +%s)
 
 say "cargo build: the full engine (wasm32, profile wasm-release) — the first build of Burn takes a long while"
 CARGO_TARGET_DIR="$target_dir" \
@@ -85,8 +121,10 @@ say "wasm-bindgen → pkg/threads/"
 wasm-bindgen --target web --no-typescript --out-dir pkg.tmp/threads "$mt_target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm"
 optimise pkg.tmp/threads/reslab_bg.wasm --enable-threads
 
+touch -d "@$started" pkg.tmp/reslab_bg.wasm pkg.tmp/threads/reslab_bg.wasm
 rm -rf pkg && mv pkg.tmp pkg
 size pkg/reslab_bg.wasm
 size pkg/threads/reslab_bg.wasm
 
 node scripts/vendor.mjs
+[ -z "$dist" ] || node scripts/dist.mjs "$dist"

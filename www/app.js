@@ -27,6 +27,7 @@ import { formatSpan, planSeconds, speedKey } from './durations.js';
 import { renderDiagram } from './diagram.js';
 import * as store from './store.js';
 import { LabPanel, copyLink } from './lab.js';
+import { settleIsolation } from './isolation.js';
 import {
   boundRecord,
   configColumns,
@@ -173,6 +174,8 @@ let selectedRunId = null;
 // ---------------------------------------------------------------- worker
 
 let worker = null;
+/** How the page is cross-origin isolated, or why not (www/isolation.js): told to the engine, which says it with its threads. */
+let pageIsolation = null;
 
 function startWorker() {
   engineReady = false;
@@ -205,7 +208,7 @@ function startWorker() {
   };
   worker.onmessageerror = () => notice('A message from the training engine could not be read.');
   // The device's memory (rounded, at most 8 GB as browsers report it) bounds what a run may use.
-  worker.postMessage({ type: 'init', ...backendRequest(state.backend), deviceMemory: Number(navigator.deviceMemory) || null });
+  worker.postMessage({ type: 'init', ...backendRequest(state.backend), deviceMemory: Number(navigator.deviceMemory) || null, isolation: pageIsolation });
 }
 
 /**
@@ -3142,15 +3145,21 @@ function bindRunControls() {
   });
 }
 
-/** Offline use: the service worker keeps the page, the engine and the samples. */
+/**
+ * The service worker: offline use (it keeps the page, the engine and the
+ * samples), and on hosts without COOP/COEP the headers that let the CPU
+ * backend use every core, after one reload of the page (www/isolation.js).
+ */
 function registerServiceWorker() {
-  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
-  navigator.serviceWorker.register(new URL('../sw.js', import.meta.url), { scope: new URL('../', import.meta.url).pathname })
-    .catch((err) => console.warn('ResLab: offline use is not available:', err?.message ?? err));
+  return settleIsolation({
+    swUrl: new URL('../sw.js', import.meta.url),
+    scope: new URL('../', import.meta.url).pathname,
+    onWait: (text) => setBackendLine(`Backend: ${text}`, ''),
+  });
 }
 
 function main() {
-  registerServiceWorker();
+  const isolating = registerServiceWorker();
   populateModels();
   writeControls();
   bindControls();
@@ -3162,14 +3171,19 @@ function main() {
   updateButtons();
   setRunState('idle', 'Idle');
   scheduleValidate();
-  // Which tab owns the queue is settled before storage is read: a read-only tab must not mark the owner's run interrupted.
-  settleTabRole()
-    .then(() => restoreRuns())
-    .catch((err) => notice(`Earlier runs could not be restored: ${messageOf(err)}`))
-    .finally(() => {
-      renderFig7();
-      startWorker();
-    });
+  // Nothing starts before the page knows whether the service worker reloads it (to isolate it).
+  isolating.then((isolation) => {
+    if (isolation.reload) return;
+    pageIsolation = isolation;
+    // Which tab owns the queue is settled before storage is read: a read-only tab must not mark the owner's run interrupted.
+    settleTabRole()
+      .then(() => restoreRuns())
+      .catch((err) => notice(`Earlier runs could not be restored: ${messageOf(err)}`))
+      .finally(() => {
+        renderFig7();
+        startWorker();
+      });
+  });
 }
 
 /** Read-only view of the page for debugging and end-to-end tests (the debug hooks only in test mode). */

@@ -3,8 +3,9 @@
 // Two engines are built (scripts/build-web.sh): pkg/ has WebGPU and runs the
 // CPU backend on one thread; pkg/threads/ is CPU-only and spreads Flex's work
 // (a batch's images, large GEMMs) over a pool of Web Workers sharing its
-// memory. Shared memory needs a cross-origin isolated page (the server's
-// COOP/COEP headers), so the threaded engine is used only when the page is
+// memory. Shared memory needs a cross-origin isolated page (COOP/COEP headers,
+// from the server or else from the service worker: www/isolation.js, sw.js),
+// so the threaded engine is used only when the page is
 // isolated, the machine has more than one core, and the run is on the CPU.
 
 export const ENGINE_URL = new URL('../pkg/reslab.js', import.meta.url);
@@ -20,18 +21,26 @@ let poolWorkers = [];
 
 /**
  * How many pool threads the threaded engine would get here, or why it cannot
- * be used: {threads, why}. `threads` is 0 when it cannot.
+ * be used: {threads, why, how}. `threads` is 0 when it cannot, and `why` says
+ * why; `how` says what lets it share memory. `isolation` is what the page
+ * found out about its isolation (www/isolation.js): {by, why}, `by` being
+ * 'server' or 'service-worker' (the headers' source), `why` why it is not.
  */
-export function threadPlan(scope = self) {
+export function threadPlan(scope = self, isolation = null) {
   if (!scope.crossOriginIsolated) {
-    return { threads: 0, why: 'the page is not cross-origin isolated (the server sends no COOP/COEP headers), so shared memory is off' };
+    return { threads: 0, why: isolation?.why || 'the page is not cross-origin isolated (the server sends no COOP/COEP headers), so shared memory is off' };
   }
   if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') {
     return { threads: 0, why: 'this browser has no shared memory' };
   }
   const cores = Number(scope.navigator?.hardwareConcurrency) || 1;
   if (cores < 2) return { threads: 0, why: 'this machine reports one core' };
-  return { threads: Math.min(cores, MAX_THREADS), why: null };
+  const how = isolation?.by === 'service-worker'
+    ? 'the page is cross-origin isolated by COOP/COEP headers the service worker adds'
+    : isolation?.by === 'server'
+    ? "the page is cross-origin isolated by the server's COOP/COEP headers"
+    : 'the page is cross-origin isolated';
+  return { threads: Math.min(cores, MAX_THREADS), why: null, how };
 }
 
 /**

@@ -5,6 +5,7 @@
 //
 // Page → worker:
 //   {type:'init', backend:'auto'|'webgpu'|'cpu', why?}   why: the CPU backend's reason, if not the settings
+//     isolation?: {by, why}   how the page is cross-origin isolated or why not (www/isolation.js); kept for later inits
 //   {type:'load-sample', dataset:'mnist'|'cifar10'}
 //   {type:'load-files', files:[{name, bytes:ArrayBuffer}], hint}
 //   {type:'load-url', url, hint}            (url may hold several URLs separated by spaces)
@@ -96,6 +97,8 @@ const datasetInputs = new Map();
 /** Resolves once a backend has been initialised (or chosen). */
 let backendPromise = null;
 let backendInfo = null;
+/** How the page is cross-origin isolated, or why not ({by, why}, from the page's 'init'): said with the CPU backend's threads. */
+let pageIsolation = null;
 /** The running training: {runId, ctl} */
 let running = null;
 /** Serialises loads and trainings: the engine handles one at a time. */
@@ -221,14 +224,14 @@ async function fullEngine() {
 
 /**
  * Starts the CPU backend on the best engine: the threaded one where the page
- * can share memory, else the full one. Resolves to {info, why}: `why` says
- * why there is only one thread.
+ * can share memory, else the full one. Resolves to {info, why, how}: `why`
+ * says why there is only one thread, `how` what lets it have more.
  */
 async function startCpu() {
-  const plan = threadPlan();
+  const plan = threadPlan(self, pageIsolation);
   if (plan.threads > 0) {
     try {
-      return { info: await activate(await loadEngineAt(THREADED_ENGINE_URL, plan.threads), 'cpu'), why: null };
+      return { info: await activate(await loadEngineAt(THREADED_ENGINE_URL, plan.threads), 'cpu'), why: null, how: plan.how };
     } catch (err) {
       if (isFatal(err)) throw err;
       // A failed thread pool must not cost the user their lab: one thread still trains.
@@ -286,9 +289,10 @@ function describeAdapter(fromEngine, fallbackName) {
 
 /** `why`: why the CPU backend (shown in brackets, with why there is one thread if so). */
 async function initCpu(why) {
-  const { info, why: oneThread } = await startCpu();
+  const { info, why: oneThread, how } = await startCpu();
   const threads = Number(info?.threads) || 1;
-  const reason = `CPU, ${threads > 1 ? `${threads} threads` : '1 thread'} (${why}${oneThread ? `; one thread because ${oneThread}` : ''})`;
+  const because = oneThread ? `; one thread because ${oneThread}` : threads > 1 && how ? `; ${threads} threads: ${how}` : '';
+  const reason = `CPU, ${threads > 1 ? `${threads} threads` : '1 thread'} (${why}${because})`;
   backendInfo = { backend: 'cpu', adapter: info?.adapter ?? 'cpu', reason, threads };
   post({ type: 'backend', ...backendInfo });
   return backendInfo;
@@ -685,6 +689,10 @@ self.onmessage = (ev) => {
   switch (msg.type) {
     case 'init':
       if (Number.isFinite(msg.deviceMemory) && msg.deviceMemory > 0) deviceMemoryGb = msg.deviceMemory;
+      if (msg.isolation && typeof msg.isolation === 'object') {
+        const text = (v) => (typeof v === 'string' && v ? v : null);
+        pageIsolation = { by: text(msg.isolation.by), why: text(msg.isolation.why) };
+      }
       backendPromise = enqueue('backend', () => chooseBackend(msg.backend, msg.why));
       break;
     case 'load-sample':

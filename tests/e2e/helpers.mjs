@@ -44,9 +44,11 @@ export function requireBuild() {
 /**
  * Starts the server and a fresh Chromium profile, opens the app.
  * Returns {page, context, server, url, consoleErrors, pageErrors, screenshot(name), close()}.
+ * `server`: another server already serving the site ({url, close()}), used
+ * instead of scripts/serve.mjs (and closed with the app).
  */
-export async function openApp({ query = '', webgpu = false, viewport = { width: 1440, height: 1000 }, extraArgs = [], initScript = null, serverOptions = {}, beforeOpen = null } = {}) {
-  const server = await startServer({ port: 0, root: ROOT, ...serverOptions });
+export async function openApp({ query = '', webgpu = false, viewport = { width: 1440, height: 1000 }, extraArgs = [], initScript = null, serverOptions = {}, beforeOpen = null, server: given = null } = {}) {
+  const server = given ?? (await startServer({ port: 0, root: ROOT, ...serverOptions }));
   const profile = mkdtempSync(join(tmpdir(), 'reslab-chromium-'));
   const args = [
     '--headless=new',

@@ -5,9 +5,12 @@
 //   (threaded CPU → WebGPU on the full engine → back): the saved model file is
 //   the same (but for Burn's random parameter ids), and the dataset trains on
 //   the other engine;
-// - served without COOP/COEP (a static host that cannot set headers) the page
-//   is not isolated: the CPU backend says it runs on one thread, and why, and
-//   still trains.
+// - served without COOP/COEP (a static host that cannot set headers), the
+//   service worker adds them (sw.js, www/isolation.js): the page reloads once,
+//   is isolated, says so ("N threads: … headers the service worker adds") and
+//   trains on the threaded engine;
+// - without COOP/COEP and without service workers the page is not isolated:
+//   the CPU backend says it runs on one thread, and why, and still trains.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -63,7 +66,8 @@ test('CPU backend on an isolated page: one pool thread per core; models and data
     assert.ok(await app.page.evaluate(() => self.crossOriginIsolated), 'the server should make the page cross-origin isolated');
     const line = await waitForBackend(app.page);
     if (cores > 1) {
-      assert.match(line, new RegExp(`^Backend: CPU, ${Math.min(cores, 16)} threads \\(chosen in settings\\)$`), line);
+      const n = Math.min(cores, 16);
+      assert.equal(line, `Backend: CPU, ${n} threads (chosen in settings; ${n} threads: the page is cross-origin isolated by the server's COOP/COEP headers)`);
     } else {
       assert.match(line, /^Backend: CPU, 1 thread \(chosen in settings; one thread because this machine reports one core\)$/, line);
     }
@@ -96,23 +100,66 @@ test('CPU backend on an isolated page: one pool thread per core; models and data
   }
 });
 
-test('served without COOP/COEP: one thread, the reason shown, and it trains', { timeout: 10 * MINUTE }, async () => {
-  // The page's own response without the isolation headers (its workers inherit its isolation).
-  const withoutIsolation = (page) => page.route((url) => url.pathname === '/', async (route) => {
-    const res = await route.fetch();
-    const headers = { ...res.headers() };
-    delete headers['cross-origin-opener-policy'];
-    delete headers['cross-origin-embedder-policy'];
-    await route.fulfill({ response: res, headers });
-  });
-  const app = await openApp({ query: QUERY, beforeOpen: withoutIsolation });
+/** Removes the isolation headers from a response the route sees. */
+async function withoutIsolationHeaders(route) {
+  const res = await route.fetch();
+  const headers = { ...res.headers() };
+  delete headers['cross-origin-opener-policy'];
+  delete headers['cross-origin-embedder-policy'];
+  delete headers['cross-origin-resource-policy'];
+  await route.fulfill({ response: res, headers });
+}
+
+test('served without COOP/COEP and without service workers: one thread, the reason shown, and it trains', { timeout: 10 * MINUTE }, async () => {
+  // The page's own response without the isolation headers (its workers inherit its isolation)…
+  const withoutIsolation = (page) => page.route((url) => url.pathname === '/', withoutIsolationHeaders);
+  // …and a browser that will not register service workers (as with storage blocked).
+  const noServiceWorkers = () => {
+    ServiceWorkerContainer.prototype.register = () => Promise.reject(new DOMException('blocked by this test', 'SecurityError'));
+  };
+  let loads = 0;
+  const app = await openApp({ query: QUERY, initScript: noServiceWorkers, beforeOpen: (page) => (page.on('load', () => loads++), withoutIsolation(page)) });
   try {
-    assert.equal(await app.page.evaluate(() => self.crossOriginIsolated), false);
     const line = await waitForBackend(app.page);
-    assert.match(line, /^Backend: CPU, 1 thread \(chosen in settings; one thread because the page is not cross-origin isolated/, line);
+    assert.equal(await app.page.evaluate(() => self.crossOriginIsolated), false);
+    assert.equal(
+      line,
+      'Backend: CPU, 1 thread (chosen in settings; one thread because this host does not send COOP/COEP and service workers are unavailable ' +
+        '(blocked by this test), so the page is not cross-origin isolated and shared memory is off)',
+    );
+    assert.equal(loads, 1, 'no reload without a service worker');
     await pressTrain(app.page);
     const run = await runEnds(app);
     assert.ok(Number.isFinite(run.testAccuracy), JSON.stringify(run));
+    assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
+  } finally {
+    await app.close();
+  }
+});
+
+test('served without COOP/COEP: the service worker adds them, the page reloads once, threads, and it trains', { timeout: 10 * MINUTE }, async () => {
+  // Every response without the isolation headers, the service worker's own requests included.
+  const withoutIsolation = (page) => page.context().route('**/*', withoutIsolationHeaders);
+  let loads = 0;
+  const app = await openApp({ query: QUERY, beforeOpen: (page) => (page.on('load', () => loads++), withoutIsolation(page)) });
+  try {
+    // The first load is not isolated; it waits for the service worker and reloads (waitForBackend does not survive that).
+    const end = Date.now() + 3 * MINUTE;
+    while (!(await app.page.evaluate(() => self.crossOriginIsolated && document.getElementById('backend-line')?.dataset.backend).catch(() => false))) {
+      if (Date.now() > end) throw new Error(`not isolated with a backend within 3 minutes:\n${await diagnostics(app)}`);
+      await app.page.waitForTimeout(250);
+    }
+    const line = await waitForBackend(app.page);
+    assert.equal(loads, 2, `one reload under the service worker (${line})`);
+    const cores = await app.page.evaluate(() => navigator.hardwareConcurrency);
+    if (cores > 1) {
+      const n = Math.min(cores, 16);
+      assert.equal(line, `Backend: CPU, ${n} threads (chosen in settings; ${n} threads: the page is cross-origin isolated by COOP/COEP headers the service worker adds)`);
+    }
+    await pressTrain(app.page);
+    const run = await runEnds(app);
+    assert.ok(Number.isFinite(run.testAccuracy), JSON.stringify(run));
+    assert.equal(loads, 2, 'no further reload');
     assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
   } finally {
     await app.close();
