@@ -91,7 +91,7 @@ def svg(runs, title):
             acc = [(e["epoch"], e["val_accuracy"]) for e in r.get("epochs", []) if isinstance(e.get("val_accuracy"), (int, float))]
             acc_series.append((colour[label_of(r)], acc))
         ymax = min(3.5, math.ceil(top * 2) / 2) if top > 0 else 1.0
-        parts += panel(0, y0, f"{ds}: training loss (mean of 20 steps)", loss_series, "step", 0.0, ymax, lambda v: f"{v:.1f}")
+        parts += panel(0, y0, f"{ds}: training loss (mean of 20 steps)", loss_series, "step", 0.0, ymax, lambda v: f"{v:.2f}".rstrip("0").rstrip("."))
         parts += panel(W + 10, y0, f"{ds}: validation accuracy", acc_series, "epoch", 0.0, 1.0, lambda v: f"{100 * v:.0f}%")
         y0 += H + 6
     legend_y = y0 + 6

@@ -29,6 +29,10 @@ pub enum Measure {
     /// Last epoch's training accuracy minus test accuracy, in points of
     /// accuracy: how far evaluation lags what the net does in training.
     TrainTestGap,
+    /// Training minus validation accuracy, averaged over the epochs: how far
+    /// evaluation (which uses BN's running statistics) lags training along
+    /// the way, not only at the end, when a decayed rate lets it catch up.
+    TrainValLag,
 }
 
 impl Measure {
@@ -38,6 +42,7 @@ impl Measure {
             Measure::TestAccuracy => "test accuracy",
             Measure::BestValAccuracy => "best validation accuracy",
             Measure::TrainTestGap => "training minus test accuracy",
+            Measure::TrainValLag => "training minus validation accuracy, mean over epochs",
         }
     }
 
@@ -64,6 +69,15 @@ impl Measure {
             Measure::TrainTestGap => {
                 let last = record.get("epochs")?.as_array()?.last()?;
                 Some(last.get("train_accuracy")?.as_f64()? - num("test_accuracy")?)
+            }
+            Measure::TrainValLag => {
+                let lags: Vec<f64> = record
+                    .get("epochs")?
+                    .as_array()?
+                    .iter()
+                    .filter_map(|e| Some(e.get("train_accuracy")?.as_f64()? - e.get("val_accuracy")?.as_f64()?))
+                    .collect();
+                (!lags.is_empty()).then(|| lags.iter().sum::<f64>() / lags.len() as f64)
             }
         }
     }
@@ -257,6 +271,11 @@ mod tests {
         // A NaN loss is written as null and skipped (a diverged run is left out by its status instead).
         assert!(Measure::FinalTrainLoss.of(&run("a", &nan, 0.5)).is_some_and(|v| v == 1.0));
         assert!((Measure::TrainTestGap.of(&run("a", &[1.0], 0.5)).unwrap() - 0.2).abs() < 1e-12);
+        let mut r = run("a", &[1.0], 0.5);
+        r["epochs"] = json!([{"train_accuracy": 0.3, "val_accuracy": 0.1}, {"train_accuracy": 0.5, "val_accuracy": 0.5}, {"train_accuracy": 0.6}]);
+        assert!((Measure::TrainValLag.of(&r).unwrap() - 0.1).abs() < 1e-12, "epochs without validation are skipped");
+        r["epochs"] = json!([{"train_accuracy": 0.3}]);
+        assert_eq!(Measure::TrainValLag.of(&r), None);
     }
 
     #[test]
