@@ -12,7 +12,7 @@
 #
 # Runs use the built-in samples, the seed in each preset (1) and 2 threads
 # unless RAYON_NUM_THREADS says otherwise; on this project's 2-core machine
-# all of them take about 80 minutes.
+# all of them took about 55 minutes (REPORT_ONLY: seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,3 +38,20 @@ for id in "${ids[@]}"; do
     python3 scripts/study-curves.py "$dir/runs" --svg "$dir/curves.svg" --title "$("$BIN" presets | awk -v id="$id" '$1 == id {$1 = ""; sub(/^ +/, ""); print}')"
     echo "== $id: $dir/report.md, $dir/curves.svg" >&2
 done
+
+# docs/STUDIES.md quotes each study's report between <!-- report:ID --> and
+# <!-- /report -->: put the fresh ones there.
+if [ "$OUT" = docs/studies ]; then
+    python3 - <<'PY'
+import os, re
+path = "docs/STUDIES.md"
+doc = open(path).read()
+def fill(m):
+    report = os.path.join("docs/studies", m.group(1), "report.md")
+    if not os.path.exists(report):
+        return m.group(0)
+    return f"<!-- report:{m.group(1)} -->\n{open(report).read().strip()}\n<!-- /report -->"
+open(path, "w").write(re.sub(r"<!-- report:([\w-]+) -->.*?<!-- /report -->", fill, doc, flags=re.S))
+PY
+    echo "== docs/STUDIES.md: reports updated" >&2
+fi
