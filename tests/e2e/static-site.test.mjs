@@ -135,7 +135,11 @@ test('the --dist folder on a static server without COOP/COEP: isolated by the se
     // The threaded engine trains the built-in sample.
     await pressTrain(page);
     assert.equal(await waitForRunEnd(page, 10 * MINUTE), 'finished', await diagnostics(app));
-    const accuracy = parseAccuracy(await page.getByTestId('test-accuracy').textContent());
+    // The status turns "finished" a moment before the test accuracy is written: wait for the number.
+    const accEl = page.getByTestId('test-accuracy');
+    await accEl.waitFor({ state: 'visible', timeout: MINUTE });
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-testid="test-accuracy"]')?.textContent ?? ''), null, { timeout: MINUTE });
+    const accuracy = parseAccuracy(await accEl.textContent());
     assert.ok(accuracy > 0.5, `test accuracy ${accuracy} after 60 steps: well above chance (0.1)`);
     const run = (await page.evaluate(() => window.__reslab.runs)).at(-1);
     assert.ok(Math.abs(run.testAccuracy - accuracy) < 0.001, `the page shows the run's accuracy: ${JSON.stringify(run)}`);
