@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MINUTE, diagnostics, openApp, requireBuild, waitForBackend } from './helpers.mjs';
+import { MINUTE, diagnostics, openApp, requireBuild, until, waitForBackend } from './helpers.mjs';
 
 requireBuild();
 
@@ -27,15 +27,6 @@ function countClaimRequests() {
   };
 }
 
-async function until(what, fn, timeout, app) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${app ? await diagnostics(app) : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** The engine's presets and the preset's classroom runs, from the built engine loaded into the page. */
 function engineFacts(page, id) {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeJsonParam, gridFromConfigs, queryForLab, FALLBACK_CONFIG } from '../../www/state.js';
-import { MINUTE, control, diagnostics, openAdvanced, openApp, requireBuild, waitForBackend } from './helpers.mjs';
+import { MINUTE, control, diagnostics, openAdvanced, openApp, requireBuild, until, waitForBackend } from './helpers.mjs';
 
 requireBuild();
 
@@ -31,15 +31,6 @@ function storedRuns(page) {
   }));
 }
 
-async function until(what, fn, timeout, app) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${app ? await diagnostics(app) : ''}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 async function noticeText(page) {
   return (await page.locator('#notice-list').textContent()) ?? '';

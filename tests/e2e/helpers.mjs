@@ -146,6 +146,17 @@ export async function waitForBackend(page, timeout = 3 * MINUTE) {
 const END_STATES = ['finished', 'stopped', 'diverged', 'failed'];
 
 /** Waits for the current run to end; returns its status (finished | stopped | diverged | failed). */
+/** Polls `fn` until it returns something truthy; on timeout names `what`, with the page's diagnostics when `app` is given. */
+export async function until(what, fn, timeout, app = null) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${app ? await diagnostics(app) : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export async function waitForRunEnd(page, timeout) {
   await page.waitForFunction(
     (ends) => ends.includes(document.getElementById('run-status')?.dataset.status),

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MINUTE, diagnostics, openApp, pressTrain, requireBuild, waitForBackend, waitForRunEnd } from './helpers.mjs';
+import { MINUTE, diagnostics, openApp, pressTrain, requireBuild, until, waitForBackend, waitForRunEnd } from './helpers.mjs';
 
 requireBuild();
 
@@ -40,15 +40,7 @@ function tap() {
   });
 }
 
-async function poll(page, fn, what, timeout = MINUTE) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await page.waitForTimeout(200);
-  }
-}
+const poll = (page, fn, what, timeout = MINUTE) => until(what, fn, timeout);
 
 const hooksOf = (page) =>
   page.evaluate((names) => ({
