@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use crate::config::{ExperimentConfig, OptimizerKind, Shortcut};
 use crate::data::DatasetKind;
-use crate::model::Net;
 use crate::platform::now_seconds;
 use crate::rng::Rng;
 
@@ -150,7 +149,7 @@ async fn time_steps(cfg: &ExperimentConfig, spec: &BenchSpec, device: &Device, b
     let cfg = cfg.clone();
     let ad = device.clone().autodiff();
     ad.seed(1234);
-    let mut model = Net::from_config(&cfg, &ad)?;
+    let mut model = cfg.build_net(&ad)?;
     let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
     let params = crate::model::trainable_params(&model, &cfg.model, input);
     let mut optim = crate::optim::build(&cfg);

@@ -8,39 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
-use crate::model::ModelId;
-
-/// Shortcut connections of the residual nets (paper, Sec. 3.3 and Table 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Shortcut {
-    /// Identity; zero-padded extra channels and strided subsampling where the
-    /// shape changes. No extra parameters. The paper's default for CIFAR-10.
-    A,
-    /// Identity where shapes match, 1x1 convolution + BN projection where they
-    /// change. The paper's choice for the ImageNet nets.
-    B,
-}
-
-impl Shortcut {
-    pub const ALL: [Shortcut; 2] = [Shortcut::A, Shortcut::B];
-}
-
-/// First layers of the ImageNet-style nets (resnet18…152, plain18…50).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stem {
-    /// `imagenet` for images larger than 64 pixels, `small` otherwise.
-    Auto,
-    /// The paper's: 7x7 stride-2 convolution and 3x3 stride-2 max-pool.
-    Imagenet,
-    /// 3x3 stride-1 convolution, no pool: keeps 28/32-pixel maps usable.
-    Small,
-}
-
-impl Stem {
-    pub const ALL: [Stem; 3] = [Stem::Auto, Stem::Imagenet, Stem::Small];
-}
+pub use crate::model::{ModelId, ModelSpec, Shortcut, Stem};
+use crate::model::Net;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +47,18 @@ impl OptimizerKind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|o| o.id() == s)
     }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "SGD",
+            OptimizerKind::Momentum => "SGD with momentum",
+            OptimizerKind::Nesterov => "SGD with Nesterov momentum",
+            OptimizerKind::Adam => "Adam",
+            OptimizerKind::Adamw => "AdamW",
+            OptimizerKind::Adagrad => "Adagrad",
+            OptimizerKind::Rmsprop => "RMSprop",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,39 +73,60 @@ pub enum Schedule {
 
 impl Schedule {
     pub const ALL: [Schedule; 3] = [Schedule::Constant, Schedule::Multistep, Schedule::Cosine];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Schedule::Constant => "Constant",
+            Schedule::Multistep => "Step decay",
+            Schedule::Cosine => "Cosine",
+        }
+    }
 }
 
 /// Everything that defines a run. Defaults: a quick MNIST `cnn` with Adam.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExperimentConfig {
+    /// What the net reads: mnist, fashion-mnist or cifar10 (sets the input shape).
     pub dataset: DatasetKind,
     /// Canonical model id: resnet20, plain56, resnet50, vgg16, mlp, cnn, …
     pub model: String,
+    /// Shortcut where the shape changes (paper §3.3): a = identity + zero-pad, b = 1×1 projection.
     pub shortcut: Shortcut,
+    /// First layers of the ImageNet-style nets: auto (by image size), imagenet (7×7 conv + pool) or small (3×3 conv).
     pub stem: Stem,
     /// Weight of the NEW batch in the running statistics (Burn/PyTorch
     /// convention). Keras' `momentum=0.99` is 0.01 here.
     pub bn_momentum: f64,
+    /// Added to BN's variance before the square root (PyTorch 1e-5, Keras 1e-3).
     pub bn_epsilon: f64,
+    /// sgd, momentum, nesterov, adam, adamw, adagrad or rmsprop.
     pub optimizer: OptimizerKind,
+    /// Learning rate (after warm-up, before the schedule's decay). Paper: 0.1.
     pub lr: f64,
     /// Momentum of sgd `momentum`/`nesterov` (ignored by the others).
     pub momentum: f64,
     /// L2 penalty (decoupled for AdamW). Paper: 1e-4.
     pub weight_decay: f64,
+    /// Adam/AdamW's decay of the first moment.
     pub beta1: f64,
+    /// Adam/AdamW's decay of the second moment.
     pub beta2: f64,
     /// Numerical epsilon of Adam/AdamW/Adagrad/RMSprop.
     pub epsilon: f64,
+    /// Learning-rate schedule: constant, multistep (÷ at milestones) or cosine.
     pub schedule: Schedule,
     /// Steps at which `multistep` multiplies the rate by `gamma`.
     pub milestones: Vec<usize>,
+    /// Factor of multistep at each milestone. Paper: 0.1.
     pub gamma: f64,
     /// Steps of warm-up at the start (paper: ResNet-110 starts at 0.01).
     pub warmup_steps: usize,
+    /// Learning rate the warm-up starts from.
     pub warmup_lr: f64,
+    /// Images per step. Paper: 128.
     pub batch_size: usize,
+    /// Passes over the training split (unless max_steps is set).
     pub epochs: usize,
     /// Budget in iterations; overrides `epochs` when set.
     pub max_steps: Option<usize>,
@@ -136,9 +138,11 @@ pub struct ExperimentConfig {
     pub mean_subtraction: bool,
     /// Early stopping: epochs without a better validation loss.
     pub patience: Option<usize>,
+    /// Fixes the initialisation, the validation split, the batches and the augmentation.
     pub seed: u64,
-    /// Use only the first N training / test images (quick runs, tests).
+    /// Use only the first N training images (quick runs, tests).
     pub train_limit: Option<usize>,
+    /// Use only the first N test images.
     pub test_limit: Option<usize>,
     /// Steps between loss read-backs (each read-back waits for the device).
     pub log_every: usize,
@@ -233,6 +237,26 @@ impl ExperimentConfig {
         self.augment.unwrap_or(self.dataset == DatasetKind::Cifar10)
     }
 
+    /// The net this config trains: its id, the dataset's input shape and
+    /// class count, and the architecture switches.
+    pub fn model_spec(&self) -> ModelSpec {
+        ModelSpec {
+            model: self.model.clone(),
+            channels: self.dataset.channels(),
+            size: self.dataset.size(),
+            classes: crate::data::NUM_CLASSES,
+            shortcut: self.shortcut,
+            stem: self.stem,
+            bn_momentum: self.bn_momentum,
+            bn_epsilon: self.bn_epsilon,
+        }
+    }
+
+    /// A freshly initialised net for this config on `device`.
+    pub fn build_net(&self, device: &burn::prelude::Device) -> Result<Net, String> {
+        Net::new(&self.model_spec(), device)
+    }
+
     pub fn model_id(&self) -> Result<ModelId, FieldError> {
         ModelId::parse(&self.model).map_err(|m| err("model", m))
     }
@@ -275,6 +299,9 @@ impl ExperimentConfig {
         }
         if self.schedule == Schedule::Multistep && self.milestones.is_empty() {
             e.push(err("milestones", "multistep needs at least one milestone (a step number)"));
+        }
+        if self.milestones.contains(&0) {
+            e.push(err("milestones", "milestones are step numbers from 1 (a milestone at 0 would just be a lower lr)"));
         }
         if self.milestones.windows(2).any(|w| w[0] >= w[1]) {
             e.push(err("milestones", "milestones must be increasing"));

@@ -4,8 +4,10 @@
 //!
 //! - [`data`]: MNIST/Fashion-MNIST IDX and CIFAR-10 binary parsing from bytes,
 //!   preprocessing, augmentation, batching; the built-in sample.
-//! - [`model`]: the model zoo and its description API.
+//! - [`model`]: the model zoo and its description API (built from a `ModelSpec`).
+//! - [`model_file`]: a trained net and its config as one `.reslab` file.
 //! - [`config`]: one experiment as one JSON type; validation.
+//! - [`schema`]: the config's fields, types, ranges and choices, for the page and the CLI.
 //! - [`optim`]: optimizers and learning-rate schedules.
 //! - [`train`]: the async training loop, its events and its result JSON.
 //! - [`lab`]: grids of experiments and the paper's ablations as presets.
@@ -20,10 +22,12 @@ pub mod config;
 pub mod data;
 pub mod lab;
 pub mod model;
+pub mod model_file;
 pub mod optim;
 pub mod platform;
 pub mod report;
 pub mod rng;
+pub mod schema;
 pub mod train;
 
 #[cfg(target_family = "wasm")]

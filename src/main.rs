@@ -17,10 +17,10 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use reslab::backend::{self, BackendKind};
-use reslab::config::{ExperimentConfig, OptimizerKind, Schedule, Shortcut, Stem};
+use reslab::config::ExperimentConfig;
 use reslab::data::{self, Dataset, DatasetKind};
 use reslab::lab::{self, Budget, PlannedRun, Shard};
-use reslab::model;
+use reslab::{model, model_file, schema};
 use reslab::report;
 use reslab::train::{self, Control, Event, RunResult, Status};
 use serde::Serialize;
@@ -50,6 +50,12 @@ enum Command {
     },
     /// List the model ids.
     Models,
+    /// Print the config schema (every field: type, default, range, choices,
+    /// group, help) as JSON; with --js, as the page's `www/schema.js`.
+    Schema {
+        #[arg(long)]
+        js: bool,
+    },
     /// List the presets (the paper's ablations as ready-made grids).
     Presets {
         /// Print them as JSON (with their texts and reference numbers).
@@ -156,9 +162,19 @@ struct TrainArgs {
     /// Write the trained model here (one run only).
     #[arg(long, conflicts_with_all = ["preset", "grid"])]
     save_model: Option<PathBuf>,
-    /// Start from this saved model instead of a fresh initialisation (fresh optimizer state).
-    #[arg(long, conflicts_with_all = ["preset", "grid"])]
+    /// Start from this saved model's weights instead of a fresh
+    /// initialisation (fine-tuning: fresh optimizer state, schedule from step 0).
+    #[arg(long, conflicts_with_all = ["preset", "grid", "resume"])]
     init_model: Option<PathBuf>,
+    /// Write the run's checkpoint (weights, optimizer state, step, curves)
+    /// to this file at the end of every epoch, for --resume.
+    #[arg(long, conflicts_with_all = ["preset", "grid"])]
+    checkpoint: Option<PathBuf>,
+    /// Continue the run this checkpoint file was written by, exactly where it
+    /// stopped (same result as a run never stopped). The config is the
+    /// checkpoint's; a flag that changes it is refused.
+    #[arg(long, conflicts_with_all = ["preset", "grid", "config", "paper"])]
+    resume: Option<PathBuf>,
     /// Official dataset files, or the folder holding them. Default: the built-in sample.
     #[arg(long, num_args = 1..)]
     data: Vec<PathBuf>,
@@ -189,19 +205,6 @@ struct TrainArgs {
 // ([`config_with`]), or applied to every run of a preset or grid.
 // ---------------------------------------------------------------------------
 
-/// `train --help`'s sections for the config flags, in this order. A field not
-/// named here still gets its flag, under "Other config".
-const SECTIONS: &[(&str, &[&str])] = &[
-    ("Data config", &["dataset", "train_limit", "test_limit", "val_size", "augment", "mean_subtraction"]),
-    ("Model config", &["model", "shortcut", "stem", "bn_momentum", "bn_epsilon"]),
-    ("Optimizer config", &["optimizer", "lr", "momentum", "weight_decay", "beta1", "beta2", "epsilon"]),
-    ("Learning-rate schedule config", &["schedule", "milestones", "gamma", "warmup_steps", "warmup_lr"]),
-    ("Run length and logging config", &["batch_size", "epochs", "max_steps", "patience", "seed", "log_every"]),
-];
-
-/// Older spellings of config flags, still accepted.
-const ALIASES: &[(&str, &[&str])] = &[("batch_size", &["batch"])];
-
 /// One config field's flag.
 struct FieldFlag {
     /// The field's name in the config JSON (`batch_size`).
@@ -227,116 +230,52 @@ fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
 
-/// The doc comments of `ExperimentConfig`'s fields, read from src/config.rs
-/// when this is compiled, so that `train --help` says what the struct says.
-fn field_docs() -> Vec<(&'static str, String)> {
-    const SOURCE: &str = include_str!("config.rs");
-    let Some(start) = SOURCE.find("pub struct ExperimentConfig {") else { return vec![] };
-    let mut docs = Vec::new();
-    let mut doc: Vec<&str> = Vec::new();
-    for line in SOURCE[start..].lines().skip(1).map(str::trim) {
-        if line == "}" {
-            break;
-        }
-        if let Some(d) = line.strip_prefix("///") {
-            doc.push(d.trim());
-            continue;
-        }
-        if line.starts_with("#[") {
-            continue;
-        }
-        if let Some((name, _)) = line.strip_prefix("pub ").and_then(|l| l.split_once(':')) {
-            if !doc.is_empty() {
-                // `None` is the JSON's (and the command line's) null.
-                docs.push((name.trim(), doc.join(" ").replace("`None`", "null").replace('`', "")));
-            }
-        }
-        doc.clear();
-    }
-    docs
-}
-
 /// Whether the config's parser takes `value` for `field`; if not, its message.
 fn accepts(field: &str, value: &Value) -> Result<(), String> {
     let one = Map::from_iter([(field.to_string(), value.clone())]);
     serde_json::from_value::<ExperimentConfig>(Value::Object(one)).map(drop).map_err(|e| e.to_string())
 }
 
-/// A field's value in `--help`, from the values the config's parser takes:
-/// X (any number), N (a whole number), BOOL, LIST, else the field's name.
-fn value_name(field: &'static str) -> &'static str {
-    let takes = |v: Value| accepts(field, &v).is_ok();
-    if takes(json!(0.5)) {
-        "X"
-    } else if takes(json!(1)) {
-        "N"
-    } else if takes(json!(true)) {
-        "BOOL"
-    } else if takes(json!([1])) {
-        "LIST"
-    } else {
-        leak(field.to_uppercase())
+/// A field's value in `--help`: X (any number), N (a whole number), BOOL,
+/// LIST, else the field's name in capitals (an enum's value, a string).
+fn value_name(f: &schema::Field) -> &'static str {
+    match f.kind {
+        "number" => "X",
+        "int" => "N",
+        "bool" => "BOOL",
+        "intlist" => "LIST",
+        _ => leak(f.name.to_uppercase()),
     }
 }
 
-/// The values of the config's enum fields, as written in its JSON.
-fn choices(field: &str) -> Option<Vec<&'static str>> {
-    fn ids<T: Serialize>(all: &[T]) -> Vec<&'static str> {
-        let id = |v: &T| match serde_json::to_value(v) {
-            Ok(Value::String(s)) => leak(s),
-            _ => unreachable!("the config's enums serialise to strings"),
-        };
-        all.iter().map(id).collect()
-    }
-    Some(match field {
-        "dataset" => ids(&DatasetKind::ALL),
-        "shortcut" => ids(&Shortcut::ALL),
-        "stem" => ids(&Stem::ALL),
-        "optimizer" => ids(&OptimizerKind::ALL),
-        "schedule" => ids(&Schedule::ALL),
-        _ => return None,
-    })
-}
-
-/// Every config field's flag, in `train --help`'s order: the sections'
-/// fields, then any other field in the struct's order.
+/// Every config field's flag, from the schema (`src/schema.rs`), in its
+/// order, under its group's heading.
 fn field_flags() -> &'static [FieldFlag] {
     static FLAGS: std::sync::OnceLock<Vec<FieldFlag>> = std::sync::OnceLock::new();
     FLAGS.get_or_init(|| {
-        let text = serde_json::to_string(&ExperimentConfig::default()).expect("the config serialises");
-        let fields: lab::Ordered = serde_json::from_str(&text).expect("the config is a JSON object");
-        let docs = field_docs();
-        let mut flags: Vec<FieldFlag> = fields
-            .0
-            .into_iter()
-            .map(|(name, default)| {
-                let field = leak(name);
-                let heading = SECTIONS.iter().find(|(_, fs)| fs.contains(&field)).map_or("Other config", |(h, _)| *h);
-                let shown = match &default {
+        let schema = schema::schema();
+        schema
+            .fields
+            .iter()
+            .map(|f| {
+                let title = schema.groups.iter().find(|g| g.id == f.group).map_or("Other", |g| g.title);
+                let shown = match &f.default {
                     Value::String(s) => s.clone(),
                     v => v.to_string(),
                 };
-                let help = match docs.iter().find(|(f, _)| *f == field) {
-                    Some((_, doc)) => format!("{doc} (default: {shown})"),
-                    None => format!("(default: {shown})"),
-                };
+                let help = if f.help.is_empty() { format!("{} (default: {shown})", f.label) } else { format!("{} (default: {shown})", f.help) };
                 FieldFlag {
-                    field,
-                    long: leak(field.replace('_', "-")),
-                    value_name: value_name(field),
-                    heading,
-                    aliases: ALIASES.iter().find(|(f, _)| *f == field).map_or(&[], |(_, a)| *a),
+                    field: f.name,
+                    long: leak(f.name.replace('_', "-")),
+                    value_name: value_name(f),
+                    heading: leak(format!("{title} config")),
+                    aliases: f.aliases,
                     help,
-                    default,
-                    choices: choices(field),
+                    default: f.default.clone(),
+                    choices: f.values.as_ref().filter(|_| f.name != "model").map(|v| v.iter().map(|c| leak(c.value.clone())).collect()),
                 }
             })
-            .collect();
-        let place = |f: &FieldFlag| {
-            SECTIONS.iter().flat_map(|(_, fs)| fs.iter()).position(|s| *s == f.field).unwrap_or(usize::MAX)
-        };
-        flags.sort_by_key(place); // stable: the other fields keep the struct's order
-        flags
+            .collect()
     })
 }
 
@@ -544,6 +483,10 @@ fn main() -> ExitCode {
     keep_freed_memory();
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Schema { js } => {
+            print!("{}", if js { schema::schema_module() } else { schema::schema_json() + "\n" });
+            Ok(())
+        }
         Command::Models => {
             for id in model::MODEL_IDS {
                 println!("{id}");
@@ -589,7 +532,7 @@ fn describe(model: &str, dataset: Value, shortcut: Option<Value>, stem: Option<V
     overrides.extend(shortcut.map(|v| ("shortcut".to_string(), v)));
     overrides.extend(stem.map(|v| ("stem".to_string(), v)));
     let cfg = config_with(&ExperimentConfig::default(), &overrides)?;
-    let d = model::describe(&cfg)?;
+    let d = model::describe(&cfg.model_spec())?;
     if json {
         println!("{}", serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?);
     } else {
@@ -676,7 +619,8 @@ fn train_with_progress(
     device: &burn::tensor::Device,
     kind: BackendKind,
     quiet: bool,
-    init: Option<model::Net>,
+    start: train::Start,
+    checkpoint_to: Option<&std::path::Path>,
 ) -> RunResult {
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
@@ -716,7 +660,18 @@ fn train_with_progress(
         Event::Finished { .. } => bar.finish_and_clear(),
         Event::Paused | Event::Resumed => {}
     };
-    pollster::block_on(train::train_from(cfg, dataset, device, kind.id(), &Control::new(), &mut on_event, init))
+    let mut on_checkpoint = |ck: train::Checkpoint| {
+        let Some(path) = checkpoint_to else { return };
+        // Written beside and renamed: a run killed while writing keeps the previous checkpoint.
+        let tmp = path.with_extension("partial");
+        let written = pollster::block_on(ck.to_bytes(true))
+            .and_then(|b| std::fs::write(&tmp, b).map_err(|e| e.to_string()))
+            .and_then(|_| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+        if let Err(e) = written {
+            eprintln!("warning: checkpoint not written to {}: {e}", path.display());
+        }
+    };
+    pollster::block_on(train::train_checkpointed(cfg, dataset, device, kind.id(), &Control::new(), &mut on_event, start, &mut on_checkpoint))
 }
 
 fn run_train(a: TrainArgs) -> Result<(), String> {
@@ -727,17 +682,25 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     }
     let (device, kind) = device_for(&a.backend)?;
     // A saved model brings its own architecture; flags still set the rest.
-    let init = match &a.init_model {
-        Some(p) => {
+    let start = match (&a.init_model, &a.resume) {
+        (Some(p), _) => {
             let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let (net, saved) = model::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", p.display()))?;
+            let (net, saved) = model_file::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", p.display()))?;
             let flags = &a.flags.overrides;
             if a.config.is_none() && !flags.contains_key("model") && !flags.contains_key("dataset") {
                 (cfg.model, cfg.dataset, cfg.shortcut, cfg.stem) = (saved.model, saved.dataset, saved.shortcut, saved.stem);
             }
-            Some(net)
+            train::Start::Weights(net)
         }
-        None => None,
+        // The checkpoint's config is the run's; flags given on top must not change it.
+        (None, Some(p)) => {
+            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let ck = train::Checkpoint::from_bytes(&bytes, &device).map_err(|e| format!("{}: {e}", p.display()))?;
+            cfg = config_with(&ck.config, &a.flags.overrides)?;
+            eprintln!("resuming from {} (epoch {}, step {})", p.display(), ck.progress.epoch, ck.progress.step);
+            train::Start::Resume(ck)
+        }
+        (None, None) => train::Start::Fresh,
     };
     let dataset = load_dataset(&a.data, cfg.dataset)?;
     eprintln!(
@@ -749,7 +712,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         dataset.source,
         kind.id()
     );
-    let result = train_with_progress(&cfg, &dataset, &device, kind, a.quiet, init);
+    let result = train_with_progress(&cfg, &dataset, &device, kind, a.quiet, start, a.checkpoint.as_deref());
     let acc = result.test_accuracy.map_or("-".into(), |a| format!("{:.2}%", a * 100.0));
     eprintln!(
         "{:?}: {}  test accuracy {acc}  ({:.1}s, {:.0} img/s)",
@@ -760,7 +723,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         eprintln!("result written to {}", out.display());
     }
     if let (Some(path), Some(net)) = (&a.save_model, &result.model) {
-        std::fs::write(path, model::save_model(net, &result.config)).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, model_file::save_model(net, &result.config)).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("model written to {}", path.display());
     }
     match result.status {
@@ -865,7 +828,7 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
             }
         };
         let result = match dataset {
-            Ok(d) => train_with_progress(cfg, d, &device, kind, a.quiet, None),
+            Ok(d) => train_with_progress(cfg, d, &device, kind, a.quiet, train::Start::Fresh, None),
             Err(e) => {
                 let mut r = RunResult::new(cfg.clone(), kind.id());
                 r.message = e;
@@ -980,7 +943,7 @@ fn run_report(paths: &[PathBuf], format: ReportFormat, preset: Option<&str>) -> 
 fn run_eval(path: &Path, data_paths: &[PathBuf], test_limit: Option<usize>, backend_name: &str, json: bool) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let (device, _) = device_for(backend_name)?;
-    let (net, mut cfg) = model::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (net, mut cfg) = model_file::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
     if test_limit.is_some() {
         cfg.test_limit = test_limit;
     }

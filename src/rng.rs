@@ -50,6 +50,18 @@ impl Rng {
         Rng::new(seed ^ mixed)
     }
 
+    /// The generator's whole state, to continue its sequence later
+    /// ([`Rng::from_state`]): a resumed run draws the same augmentations.
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// The generator [`Rng::state`] was taken from, at the same point of its
+    /// sequence. `None` for the all-zero state, which xoshiro cannot leave.
+    pub fn from_state(s: [u64; 4]) -> Option<Self> {
+        (s != [0; 4]).then_some(Rng { s })
+    }
+
     /// Next 64 uniformly distributed bits.
     pub fn next_u64(&mut self) -> u64 {
         let s = &mut self.s;

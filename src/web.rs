@@ -25,11 +25,16 @@ use crate::config::ExperimentConfig;
 use crate::data::{self, Dataset, DatasetKind};
 use crate::lab;
 use crate::model::{self, Net};
+use crate::model_file;
 use crate::train;
 
 /// Models kept at once (trained or loaded): each holds its weights on the
 /// device, so the oldest is dropped beyond this.
 const KEPT_MODELS: usize = 6;
+
+/// Checkpoints kept at once: the running run's latest, and one loaded to
+/// resume from (each holds a net and its optimizer state on the device).
+const KEPT_CHECKPOINTS: usize = 2;
 
 #[derive(Default)]
 struct State {
@@ -37,6 +42,8 @@ struct State {
     datasets: HashMap<String, Rc<Dataset>>,
     /// (run key, model), oldest first.
     models: Vec<(String, Rc<(Net, ExperimentConfig)>)>,
+    /// (run key or loaded key, checkpoint), oldest first.
+    checkpoints: Vec<(String, Rc<train::Checkpoint>)>,
 }
 
 impl State {
@@ -47,6 +54,22 @@ impl State {
         if self.models.len() > KEPT_MODELS {
             self.models.remove(0);
         }
+    }
+
+    fn keep_checkpoint(&mut self, key: String, ck: train::Checkpoint) {
+        self.checkpoints.retain(|(k, _)| *k != key);
+        self.checkpoints.push((key, Rc::new(ck)));
+        if self.checkpoints.len() > KEPT_CHECKPOINTS {
+            self.checkpoints.remove(0);
+        }
+    }
+
+    fn checkpoint(&self, key: &str) -> Result<Rc<train::Checkpoint>, JsValue> {
+        self.checkpoints
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| js_err(format!("no checkpoint kept as '{key}'")))
     }
 
     fn model(&self, key: &str) -> Result<Rc<(Net, ExperimentConfig)>, JsValue> {
@@ -129,6 +152,14 @@ pub fn default_config() -> String {
     ExperimentConfig::default().to_json()
 }
 
+/// The config schema (`schema::schema`): fields, types, defaults, ranges,
+/// choices with labels, groups, model ids. The page's `www/schema.js` is the
+/// same, written at build time; the page checks that they agree.
+#[wasm_bindgen]
+pub fn config_schema() -> String {
+    crate::schema::schema_json()
+}
+
 #[wasm_bindgen]
 pub fn model_ids() -> String {
     serde_json::to_string(&model::MODEL_IDS).expect("ids serialise")
@@ -156,7 +187,7 @@ pub fn validate_config(json: String, dataset_key: Option<String>) -> String {
 #[wasm_bindgen]
 pub fn describe_model(json: String) -> Result<String, JsValue> {
     let cfg = ExperimentConfig::from_json(&json).map_err(js_err)?;
-    let d = model::describe(&cfg).map_err(js_err)?;
+    let d = model::describe(&cfg.model_spec()).map_err(js_err)?;
     Ok(serde_json::to_string(&d).expect("description serialises"))
 }
 
@@ -192,10 +223,13 @@ impl Default for Control {
 /// Train on dataset slot `key`; `on_event` receives each event as a JSON
 /// string; the promise resolves to the result JSON (whatever the status).
 /// The trained model is kept under `run_key` (for `save_model`,
-/// `evaluate_model`, `layer_stats`, or a later run's `init_model`). With
-/// `init_model`, training continues from that kept model (fresh optimizer
-/// state); a model of another architecture or input shape fails the run with
-/// a message.
+/// `evaluate_model`, `layer_stats`, or a later run's `init_model`), and each
+/// epoch's checkpoint under `run_key` too (`save_checkpoint`). With
+/// `init_model`, training starts from that kept model's weights (fresh
+/// optimizer, schedule from step 0); a model of another architecture or input
+/// shape fails the run with a message. With `resume` (a key given to
+/// `load_checkpoint`), the run whose checkpoint that is goes on exactly where
+/// it stopped; `config_json` must be that run's config.
 #[wasm_bindgen]
 pub fn train(
     config_json: String,
@@ -204,6 +238,7 @@ pub fn train(
     on_event: js_sys::Function,
     run_key: String,
     init_model: Option<String>,
+    resume: Option<String>,
 ) -> js_sys::Promise {
     let control = control.inner.clone();
     wasm_bindgen_futures::future_to_promise(async move {
@@ -212,19 +247,29 @@ pub fn train(
             let s = s.borrow();
             let (device, name) = s.device()?;
             let dataset = s.dataset(&key)?;
-            let init = match init_model.as_deref() {
-                None | Some("") => None,
-                Some(k) => Some(s.model(k)?.0.clone()),
+            let init = match (resume.as_deref(), init_model.as_deref()) {
+                (Some(k), _) if !k.is_empty() => train::Start::Resume((*s.checkpoint(k)?).clone()),
+                (_, None | Some("")) => train::Start::Fresh,
+                (_, Some(k)) => train::Start::Weights(s.model(k)?.0.clone()),
             };
             Ok::<_, JsValue>((device, name, dataset, init))
         })?;
+        if let Some(k) = resume.as_deref() {
+            // The run holds its own copy now; the device memory goes with it.
+            STATE.with(|s| s.borrow_mut().checkpoints.retain(|(c, _)| c != k));
+        }
         let mut emit = |e: &train::Event| {
             let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(&e.to_json()));
         };
-        // Each epoch's net is kept under run_key as it goes: the page saves it
-        // as the run's checkpoint (save_model), and the final net replaces it.
-        let mut checkpoint = |net: &crate::model::Net, _epoch: usize, _step: usize| {
-            STATE.with(|s| s.borrow_mut().keep_model(run_key.clone(), net.clone(), cfg.clone()));
+        // Each epoch's net and checkpoint are kept under run_key as it goes:
+        // the page saves the checkpoint (save_checkpoint), and the final net
+        // replaces the model.
+        let mut checkpoint = |ck: train::Checkpoint| {
+            STATE.with(|s| {
+                let mut s = s.borrow_mut();
+                s.keep_model(run_key.clone(), ck.net.clone(), cfg.clone());
+                s.keep_checkpoint(run_key.clone(), ck);
+            });
         };
         let mut result =
             train::train_checkpointed(&cfg, &dataset, &device, name, &control, &mut emit, init, &mut checkpoint).await;
@@ -276,16 +321,59 @@ pub fn expand_grid(grid_json: String) -> Result<String, JsValue> {
 pub fn save_model(run_key: String) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let m = STATE.with(|s| s.borrow().model(&run_key))?;
-        let bytes = model::save_model_async(&m.0, &m.1).await.map_err(js_err)?;
+        let bytes = model_file::save_model_async(&m.0, &m.1).await.map_err(js_err)?;
         Ok(js_sys::Uint8Array::from(&bytes[..]).into())
     })
+}
+
+/// The checkpoint file (`RESLABCKPT1`) of the run kept as `run_key`, its
+/// latest epoch. A promise resolving to `{bytes: Uint8Array, optimizer_state}`:
+/// the CPU engine includes the optimizer state; WebGPU cannot read it back
+/// synchronously, so its checkpoints hold the weights only (`optimizer_state`
+/// false, and a resume from it restarts momentum/Adam's moments).
+#[wasm_bindgen]
+pub fn save_checkpoint(run_key: String) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (ck, (_, name)) = STATE.with(|s| {
+            let s = s.borrow();
+            Ok::<_, JsValue>((s.checkpoint(&run_key)?, s.device()?))
+        })?;
+        let with_optimizer = name == "cpu";
+        let bytes = ck.to_bytes(with_optimizer).await.map_err(js_err)?;
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"bytes".into(), &js_sys::Uint8Array::from(&bytes[..]))?;
+        js_sys::Reflect::set(&out, &"optimizer_state".into(), &JsValue::from_bool(with_optimizer && ck.optimizer.is_some()))?;
+        Ok(out.into())
+    })
+}
+
+/// Read a checkpoint file and keep it under `key` for a `train(…, resume: key)`.
+/// Returns `{config, epoch, step, optimizer_state}` as JSON.
+#[wasm_bindgen]
+pub fn load_checkpoint(key: String, bytes: js_sys::Uint8Array) -> Result<String, JsValue> {
+    let (device, _) = STATE.with(|s| s.borrow().device())?;
+    let ck = train::Checkpoint::from_bytes(&bytes.to_vec(), &device).map_err(js_err)?;
+    let info = serde_json::json!({
+        "config": ck.config,
+        "epoch": ck.progress.epoch,
+        "step": ck.progress.step,
+        "optimizer_state": ck.optimizer.is_some(),
+    })
+    .to_string();
+    STATE.with(|s| s.borrow_mut().keep_checkpoint(key, ck));
+    Ok(info)
+}
+
+#[wasm_bindgen]
+pub fn forget_checkpoint(key: String) {
+    STATE.with(|s| s.borrow_mut().checkpoints.retain(|(k, _)| *k != key));
 }
 
 /// Load a model file and keep it under `run_key`; returns its config JSON.
 #[wasm_bindgen]
 pub fn load_model(run_key: String, bytes: js_sys::Uint8Array) -> Result<String, JsValue> {
     let (device, _) = STATE.with(|s| s.borrow().device())?;
-    let (net, cfg) = model::load_model(&bytes.to_vec(), &device).map_err(js_err)?;
+    let (net, cfg) = model_file::load_model(&bytes.to_vec(), &device).map_err(js_err)?;
     let json = cfg.to_json();
     STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg));
     Ok(json)

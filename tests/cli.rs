@@ -218,6 +218,49 @@ fn a_saved_model_evaluates_to_the_runs_test_accuracy() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A run killed mid-way and continued with `--resume` from the checkpoint it
+/// wrote ends with the result of a run never interrupted.
+#[test]
+fn a_killed_run_resumes_from_its_checkpoint_to_the_same_result() {
+    let dir = temp_dir("resume");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ck, whole, resumed) = (dir.join("run.ckpt"), dir.join("whole.json"), dir.join("resumed.json"));
+    let run = ["train", "--model", "cnn", "--optimizer", "momentum", "--lr", "0.05", "--schedule", "cosine", "--epochs", "6",
+        "--train-limit", "512", "--batch-size", "16", "--test-limit", "100", "--quiet"];
+    let (ok, _, err) = reslab(&[&run[..], &["--out", whole.to_str().unwrap()]].concat());
+    assert!(ok, "{err}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reslab"))
+        .args(run)
+        .args(["--checkpoint", ck.to_str().unwrap()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !ck.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let (ok, _, err) = reslab(&["train", "--resume", ck.to_str().unwrap(), "--quiet", "--out", resumed.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(err.contains("resuming from") && err.contains("epoch "), "{err}");
+    let (a, b) = (read_json(&whole), read_json(&resumed));
+    assert_eq!(a["steps_done"], b["steps_done"]);
+    assert_eq!(a["test_accuracy"], b["test_accuracy"]);
+    let losses = |v: &serde_json::Value| v["steps"].as_array().unwrap().iter().map(|p| p["loss"].as_f64().unwrap()).collect::<Vec<_>>();
+    let (la, lb) = (losses(&a), losses(&b));
+    assert_eq!(la.len(), lb.len());
+    assert!(la.iter().zip(&lb).all(|(x, y)| (x - y).abs() <= 1e-4 * x.abs().max(1.0)), "the curves differ");
+
+    // The checkpoint is that run's: a flag that changes the run is refused, and so is a model file.
+    let (ok, _, err) = reslab(&["train", "--resume", ck.to_str().unwrap(), "--lr", "0.5", "--quiet"]);
+    assert!(!ok && err.contains("lr differs"), "{err}");
+    let (ok, _, err) = reslab(&["train", "--resume", whole.to_str().unwrap(), "--quiet"]);
+    assert!(!ok && err.contains("not a ResLab checkpoint"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
     use std::io::Read;

@@ -7,6 +7,7 @@ use reslab::config::ExperimentConfig;
 use reslab::data::{self, Dataset, DatasetKind};
 use reslab::lab::{Budget, expand_preset};
 use reslab::model::{self, Net};
+use reslab::model_file;
 use reslab::train::{self, Control, RunResult, Status};
 
 fn sample(kind: DatasetKind) -> Dataset {
@@ -49,24 +50,24 @@ fn a_saved_model_loads_with_identical_outputs_and_bad_files_are_refused() {
     let cifar = sample(DatasetKind::Cifar10);
     let cfg = cifar_cfg("resnet20");
     let trained = run(&cfg, &cifar, None).model.unwrap();
-    let bytes = model::save_model(&trained, &cfg);
-    assert!(bytes.starts_with(model::MAGIC));
+    let bytes = model_file::save_model(&trained, &cfg);
+    assert!(bytes.starts_with(model_file::MAGIC));
 
-    let (loaded, cfg2) = model::load_model(&bytes, &Device::flex()).unwrap();
+    let (loaded, cfg2) = model_file::load_model(&bytes, &Device::flex()).unwrap();
     assert_eq!(cfg2, cfg);
     let (a, b) = (predict(&trained, &cifar, 8), predict(&loaded, &cifar, 8));
     assert_eq!(a.len(), 80);
     assert_eq!(a, b, "logits of the loaded net equal the trained net's (BN running stats included)");
     // The async path (what WebGPU uses) writes a file that loads to the same net.
-    let bytes_async = pollster::block_on(model::save_model_async(&trained, &cfg)).unwrap();
-    let (loaded2, _) = model::load_model(&bytes_async, &Device::flex()).unwrap();
+    let bytes_async = pollster::block_on(model_file::save_model_async(&trained, &cfg)).unwrap();
+    let (loaded2, _) = model_file::load_model(&bytes_async, &Device::flex()).unwrap();
     assert_eq!(predict(&loaded2, &cifar, 8), a);
 
-    let err = |b: &[u8]| model::load_model(b, &Device::flex()).err().expect("refused");
+    let err = |b: &[u8]| model_file::load_model(b, &Device::flex()).err().expect("refused");
     assert!(err(b"PK\x03\x04 a zip file").starts_with("not a ResLab model file"));
     assert!(err(&bytes[..15]).contains("truncated"), "{}", err(&bytes[..15]));
     assert!(err(&bytes[..40]).contains("truncated"), "{}", err(&bytes[..40]));
-    let config_end = model::MAGIC.len() + 4 + u32::from_le_bytes(bytes[13..17].try_into().unwrap()) as usize;
+    let config_end = model_file::MAGIC.len() + 4 + u32::from_le_bytes(bytes[13..17].try_into().unwrap()) as usize;
     assert!(err(&bytes[..config_end]).contains("truncated"));
     for cut in [config_end + 10, config_end + 500, bytes.len() / 2, bytes.len() - 1] {
         let e = err(&bytes[..cut]);
@@ -75,7 +76,7 @@ fn a_saved_model_loads_with_identical_outputs_and_bad_files_are_refused() {
     // A config that does not match the parameters: a clear message, not a panic.
     let mut other = cfg.clone();
     other.model = "resnet32".into();
-    let mut forged = model::MAGIC.to_vec();
+    let mut forged = model_file::MAGIC.to_vec();
     let json = serde_json::to_vec(&other).unwrap();
     forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
     forged.extend_from_slice(&json);
@@ -85,7 +86,7 @@ fn a_saved_model_loads_with_identical_outputs_and_bad_files_are_refused() {
     // An invalid config inside is named.
     let mut bad = cfg.clone();
     bad.lr = -1.0;
-    let mut forged = model::MAGIC.to_vec();
+    let mut forged = model_file::MAGIC.to_vec();
     let json = serde_json::to_vec(&bad).unwrap();
     forged.extend_from_slice(&(json.len() as u32).to_le_bytes());
     forged.extend_from_slice(&json);
@@ -96,7 +97,7 @@ fn a_saved_model_loads_with_identical_outputs_and_bad_files_are_refused() {
     for i in (config_end..(config_end + 3000).min(bytes.len())).step_by(5) {
         let mut c = bytes.clone();
         c[i] ^= 0xA5;
-        let _ = model::load_model(&c, &Device::flex());
+        let _ = model_file::load_model(&c, &Device::flex());
     }
 }
 
@@ -105,8 +106,8 @@ fn training_continues_from_a_model_and_refuses_another_architecture() {
     let mnist = sample(DatasetKind::Mnist);
     let cfg = ExperimentConfig { max_steps: Some(40), batch_size: 32, train_limit: Some(2000), test_limit: Some(64), ..Default::default() };
     let first = run(&cfg, &mnist, None);
-    let bytes = model::save_model(first.model.as_ref().unwrap(), &cfg);
-    let (loaded, _) = model::load_model(&bytes, &Device::flex()).unwrap();
+    let bytes = model_file::save_model(first.model.as_ref().unwrap(), &cfg);
+    let (loaded, _) = model_file::load_model(&bytes, &Device::flex()).unwrap();
     // Same seed, same batches: a fresh start's first loss is the first run's
     // first loss (about ln 10); a continued start begins where the first run
     // ended, far lower.
@@ -117,8 +118,8 @@ fn training_continues_from_a_model_and_refuses_another_architecture() {
 
     let cifar = sample(DatasetKind::Cifar10);
     let cfg = cifar_cfg("resnet20");
-    let bytes = model::save_model(run(&cfg, &cifar, None).model.as_ref().unwrap(), &cfg);
-    let (loaded, _) = model::load_model(&bytes, &Device::flex()).unwrap();
+    let bytes = model_file::save_model(run(&cfg, &cifar, None).model.as_ref().unwrap(), &cfg);
+    let (loaded, _) = model_file::load_model(&bytes, &Device::flex()).unwrap();
     let mut other = cfg.clone();
     other.model = "resnet32".into();
     let r = pollster::block_on(train::train_from(&other, &cifar, &Device::flex(), "cpu", &Control::new(), &mut |_| {}, Some(loaded)));
@@ -172,7 +173,7 @@ fn layer_responses_have_one_entry_per_3x3_layer() {
     // a direct computation confirms for the stem.
     let cfg = ExperimentConfig { dataset: DatasetKind::Cifar10, model: "plain20".into(), ..Default::default() };
     device.seed(3);
-    let net = Net::from_config(&cfg, &device).unwrap();
+    let net = cfg.build_net(&device).unwrap();
     let stds = pollster::block_on(model::response_std(&net, &cifar.test, &mean, 20, &device)).unwrap();
     let Net::Cifar(m) = &net else { unreachable!() };
     let idx: Vec<usize> = (0..20).collect();
@@ -190,7 +191,7 @@ fn layer_responses_have_one_entry_per_3x3_layer() {
     let want = per_channel.iter().sum::<f64>() / 16.0 / (1.0f64 + 1e-5).sqrt(); // BN: x / sqrt(1 + eps)
     assert!((stds[0].std - want).abs() < 1e-3 * want, "{} vs {want}", stds[0].std);
 
-    let cnn = Net::from_config(&ExperimentConfig::default(), &device).unwrap();
+    let cnn = ExperimentConfig::default().build_net(&device).unwrap();
     let mnist = sample(DatasetKind::Mnist);
     let e = pollster::block_on(model::response_std(&cnn, &mnist.test, &[], 10, &device)).unwrap_err();
     assert_eq!(e, "layer responses (Fig. 7) are defined for the ResNet/plain nets and VGG");

@@ -10,7 +10,7 @@ fn cfg(model: &str, dataset: DatasetKind) -> ExperimentConfig {
 }
 
 fn params(c: &ExperimentConfig) -> usize {
-    model::describe(c).unwrap().params
+    model::describe(&c.model_spec()).unwrap().params
 }
 
 #[test]
@@ -60,23 +60,23 @@ fn vgg16_and_cnn_counts() {
 
 #[test]
 fn description_shows_shortcuts_and_adds_up() {
-    let d = model::describe(&cfg("resnet20", DatasetKind::Cifar10)).unwrap();
+    let d = model::describe(&cfg("resnet20", DatasetKind::Cifar10).model_spec()).unwrap();
     assert_eq!(d.edges.len(), 9);
     assert_eq!(d.edges.iter().filter(|e| e.kind == "zero-pad").count(), 2);
     let total: usize = d.layers.iter().map(|l| l.params).sum::<usize>() + d.edges.iter().map(|e| e.params).sum::<usize>();
     assert_eq!(total, d.params);
     // Burn's num_params also counts BN running mean/var (2 per BN channel: 688 channels here).
-    let net = Net::from_config(&cfg("resnet20", DatasetKind::Cifar10), &Device::flex());
+    let net = cfg("resnet20", DatasetKind::Cifar10).build_net(&Device::flex());
     assert_eq!(net.unwrap().num_params(), d.params + 2 * 688);
     assert_eq!(d.layers.last().unwrap().shape, vec![10]);
     let stage3 = d.layers.iter().find(|l| l.name == "stage3.block1.conv1").unwrap();
     assert_eq!(stage3.shape, vec![64, 8, 8]);
     assert!(d.table().ends_with("params: 269722"));
 
-    let plain = model::describe(&cfg("plain20", DatasetKind::Cifar10)).unwrap();
+    let plain = model::describe(&cfg("plain20", DatasetKind::Cifar10).model_spec()).unwrap();
     assert!(plain.edges.is_empty());
 
-    let b = model::describe(&ExperimentConfig { shortcut: Shortcut::B, ..cfg("resnet50", DatasetKind::Cifar10) }).unwrap();
+    let b = model::describe(&ExperimentConfig { shortcut: Shortcut::B, ..cfg("resnet50", DatasetKind::Cifar10) }.model_spec()).unwrap();
     assert_eq!(b.edges.len(), 16);
     let total: usize = b.layers.iter().map(|l| l.params).sum::<usize>() + b.edges.iter().map(|e| e.params).sum::<usize>();
     assert_eq!(total, b.params);
@@ -103,10 +103,10 @@ fn every_model_gives_ten_logits() {
                 continue; // same blocks as a shallower net, only more of them: slow on a CPU
             }
             let c = cfg(id, kind);
-            let net = Net::from_config(&c, &device).unwrap().valid();
+            let net = c.build_net(&device).unwrap().valid();
             let x = Tensor::<4>::zeros([2, kind.channels(), kind.size(), kind.size()], &device);
             assert_eq!(net.forward(x).dims(), [2, 10], "{id} on {}", kind.id());
-            let d = model::describe(&c).unwrap();
+            let d = model::describe(&c.model_spec()).unwrap();
             assert_eq!(d.input, vec![kind.channels(), kind.size(), kind.size()]);
         }
     }

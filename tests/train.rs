@@ -6,9 +6,8 @@ use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use reslab::config::{ExperimentConfig, OptimizerKind};
+use reslab::config::{ExperimentConfig, OptimizerKind, Schedule};
 use reslab::data::{self, Dataset, DatasetKind};
-use reslab::model::Net;
 use reslab::train::{self, Control, Event, Status};
 use std::sync::{Mutex, MutexGuard};
 
@@ -39,7 +38,7 @@ fn one_step(model: &str, dataset: &Dataset, opt: OptimizerKind, lr: f64) -> (f32
     let _serial = exclusive();
     let device = Device::flex().autodiff();
     device.seed(7);
-    let net = Net::from_config(&cfg, &device).unwrap();
+    let net = cfg.build_net(&device).unwrap();
     let mut optim = reslab::optim::build(&cfg);
     let idx: Vec<usize> = (0..32).collect();
     let mean = data::pixel_mean(&dataset.train);
@@ -198,32 +197,145 @@ fn validation_runs_every_epoch() {
     assert_eq!(r.best_val_accuracy, r.epochs.iter().filter_map(|e| e.val_accuracy).reduce(f64::max));
 }
 
-#[test]
-fn each_epoch_hands_over_a_checkpoint_that_a_run_can_resume_from() {
-    let mnist = sample(DatasetKind::Mnist);
-    let cfg = ExperimentConfig { epochs: 2, train_limit: Some(256), test_limit: Some(100), batch_size: 32, ..Default::default() };
-    let (mut seen, mut first) = (vec![], None);
-    let _serial = exclusive();
-    let fresh = pollster::block_on(train::train_checkpointed(
-        &cfg,
-        &mnist,
+/// Runs `cfg` until the end of epoch `k`, stopping it there as a user would,
+/// and returns the checkpoint of that epoch as file bytes.
+fn stopped_at_epoch(cfg: &ExperimentConfig, data: &Dataset, k: usize) -> (train::RunResult, Vec<u8>) {
+    let control = Control::new();
+    let mut kept = None;
+    let stopped = pollster::block_on(train::train_checkpointed(
+        cfg,
+        data,
         &Device::flex(),
         "cpu",
-        &Control::new(),
+        &control,
         &mut |_| {},
-        None,
-        &mut |net, epoch, step| {
-            seen.push((epoch, step));
-            if epoch == 1 {
-                first = Some(net.clone());
+        train::Start::Fresh,
+        &mut |ck| {
+            if ck.progress.epoch == k {
+                kept = Some(ck);
+                control.stop();
             }
         },
     ));
-    assert_eq!(fresh.status, Status::Finished, "{}", fresh.message);
-    assert_eq!(seen, vec![(1, 8), (2, 16)]);
-    // Resumed from epoch 1, the run starts where that checkpoint was, below chance.
-    let rest = ExperimentConfig { epochs: 1, ..cfg };
-    let resumed = pollster::block_on(train::train_from(&rest, &mnist, &Device::flex(), "cpu", &Control::new(), &mut |_| {}, first));
-    assert_eq!(resumed.status, Status::Finished, "{}", resumed.message);
-    assert!(resumed.steps[0].loss < fresh.steps[0].loss - 0.1, "{} vs {}", resumed.steps[0].loss, fresh.steps[0].loss);
+    let bytes = pollster::block_on(kept.expect("a checkpoint at epoch k").to_bytes(true)).unwrap();
+    (stopped, bytes)
+}
+
+fn resume(cfg: &ExperimentConfig, data: &Dataset, ck: train::Checkpoint) -> train::RunResult {
+    pollster::block_on(train::train_checkpointed(cfg, data, &Device::flex(), "cpu", &Control::new(), &mut |_| {}, train::Start::Resume(ck), &mut |_| {}))
+}
+
+/// Steps, epochs and test figures of two runs agree within float tolerance.
+fn assert_same_run(a: &train::RunResult, b: &train::RunResult) {
+    assert_eq!(a.status, b.status, "{} / {}", a.message, b.message);
+    assert_eq!(a.steps.len(), b.steps.len());
+    for (x, y) in a.steps.iter().zip(&b.steps) {
+        assert_eq!(x.step, y.step);
+        assert!((x.loss - y.loss).abs() <= 1e-4 * x.loss.abs().max(1.0), "step {}: {} vs {}", x.step, x.loss, y.loss);
+    }
+    assert_eq!(a.epochs.len(), b.epochs.len());
+    for (x, y) in a.epochs.iter().zip(&b.epochs) {
+        assert!((x.train_loss - y.train_loss).abs() < 1e-4, "epoch {}: {} vs {}", x.epoch, x.train_loss, y.train_loss);
+        assert_eq!(x.val_accuracy.is_some(), y.val_accuracy.is_some());
+        if let (Some(p), Some(q)) = (x.val_loss, y.val_loss) {
+            assert!((p - q).abs() < 1e-4, "epoch {} val loss: {p} vs {q}", x.epoch);
+        }
+    }
+    assert!((a.test_accuracy.unwrap() - b.test_accuracy.unwrap()).abs() < 1e-9, "{:?} vs {:?}", a.test_accuracy, b.test_accuracy);
+    assert_eq!(a.steps_done, b.steps_done);
+}
+
+/// A run stopped at the end of epoch 2 and resumed from its checkpoint file
+/// gives the curve of a run that was never stopped: the optimizer's state
+/// (momentum, Adam's moments and step count), the schedule, the batches, the
+/// augmentation draws and early stopping all continue.
+#[test]
+fn a_resumed_run_gives_the_same_curve_as_one_never_stopped() {
+    let cifar = sample(DatasetKind::Cifar10);
+    let mnist = sample(DatasetKind::Mnist);
+    let cases = [
+        // Momentum SGD, multistep with a milestone after the stop, warm-up across it, augmentation on.
+        (
+            ExperimentConfig {
+                optimizer: OptimizerKind::Momentum,
+                lr: 0.05,
+                weight_decay: 1e-4,
+                schedule: Schedule::Multistep,
+                milestones: vec![24],
+                warmup_steps: 20,
+                ..cifar_cfg()
+            },
+            &cifar,
+        ),
+        // Adam, cosine (its rate at the resume point is far from lr), early stopping with patience.
+        (
+            ExperimentConfig { schedule: Schedule::Cosine, patience: Some(3), val_size: 64, ..mnist_cfg() },
+            &mnist,
+        ),
+    ];
+    for (cfg, data) in cases {
+        let _serial = exclusive();
+        let whole = pollster::block_on(train::train(&cfg, data, &Device::flex(), "cpu", &Control::new(), &mut |_| {}));
+        assert_eq!(whole.status, Status::Finished, "{}", whole.message);
+        let (stopped, bytes) = stopped_at_epoch(&cfg, data, 2);
+        assert_eq!(stopped.status, Status::Stopped, "{}", stopped.message);
+        assert!(stopped.steps_done < whole.steps_done);
+
+        let ck = train::Checkpoint::from_bytes(&bytes, &Device::flex()).unwrap();
+        assert_eq!((ck.progress.epoch, ck.progress.step), (2, 2 * 8));
+        assert!(ck.optimizer.is_some() && ck.progress.optimizer_state);
+        let resumed = resume(&cfg, data, ck);
+        assert_same_run(&whole, &resumed);
+
+        // The same weights with a fresh optimizer (what a resume used to be)
+        // is a different run: this is what the test would catch.
+        let mut weights_only = train::Checkpoint::from_bytes(&bytes, &Device::flex()).unwrap();
+        weights_only.optimizer = None;
+        let restarted = resume(&cfg, data, weights_only);
+        let later = |r: &train::RunResult| r.steps.iter().find(|p| p.step == whole.steps_done).map(|p| p.loss);
+        assert!(
+            (later(&restarted).unwrap() - later(&whole).unwrap()).abs() > 1e-4,
+            "a fresh optimizer state should change the run's end ({:?} vs {:?})",
+            later(&restarted),
+            later(&whole)
+        );
+    }
+}
+
+fn cifar_cfg() -> ExperimentConfig {
+    ExperimentConfig {
+        dataset: DatasetKind::Cifar10,
+        model: "resnet8".into(),
+        epochs: 4,
+        train_limit: Some(256),
+        test_limit: Some(100),
+        batch_size: 32,
+        augment: Some(true),
+        log_every: 3,
+        ..Default::default()
+    }
+}
+
+fn mnist_cfg() -> ExperimentConfig {
+    ExperimentConfig { epochs: 4, train_limit: Some(320), test_limit: Some(100), batch_size: 32, log_every: 4, ..Default::default() }
+}
+
+#[test]
+fn a_checkpoint_refuses_another_run_and_bad_bytes() {
+    let mnist = sample(DatasetKind::Mnist);
+    let cfg = mnist_cfg();
+    let _serial = exclusive();
+    let (_, bytes) = stopped_at_epoch(&cfg, &mnist, 1);
+    let ck = train::Checkpoint::from_bytes(&bytes, &Device::flex()).unwrap();
+    let other = ExperimentConfig { lr: 0.01, ..cfg.clone() };
+    let r = resume(&other, &mnist, ck);
+    assert_eq!(r.status, Status::Failed);
+    assert!(r.message.contains("lr differs"), "{}", r.message);
+
+    let err = |b: &[u8]| train::Checkpoint::from_bytes(b, &Device::flex()).err().expect("refused");
+    assert!(err(b"RESLABMODEL1\n").contains("not a ResLab checkpoint"));
+    for cut in [14, 40, bytes.len() / 2, bytes.len() - 1] {
+        let msg = err(&bytes[..cut]);
+        assert!(msg.contains("truncated") || msg.contains("cannot be read"), "cut at {cut}: {msg}");
+    }
 }

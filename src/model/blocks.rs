@@ -11,8 +11,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::s;
 
-use super::BuildCfg;
-use crate::config::Shortcut;
+use super::{BuildCfg, Shortcut};
 
 /// He et al. 2015 ("Delving deep into rectifiers") initialisation, as the
 /// paper uses: normal with std sqrt(2 / fan_in).

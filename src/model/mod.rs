@@ -8,25 +8,25 @@
 //! `[batch, 10]`. BatchNorm momentum/epsilon come from the config (Burn and
 //! PyTorch: momentum is the weight of the new batch; Keras' 0.99 is 0.01 here).
 //!
-//! A trained net is saved with its config as one file ([`save_model`],
-//! [`load_model`]); [`response_std`] measures its layer responses (the
-//! paper's Fig. 7).
+//! The zoo builds from a [`ModelSpec`] alone (no experiment config: the
+//! config makes the spec, not the other way round). A trained net is saved
+//! with its config by `crate::model_file`; [`response_std`] measures its
+//! layer responses (the paper's Fig. 7).
 
 mod blocks;
 mod describe;
-mod file;
 mod nets;
 mod responses;
+mod spec;
 
 pub use blocks::{BasicBlock, Bottleneck, ConvBn};
 pub use describe::{Description, Edge, Layer};
-pub use file::{MAGIC, load_model, save_model, save_model_async};
 pub use responses::{LayerStd, layer_names, response_std};
 pub use nets::{CifarResNet, Cnn, ImageNetResNet, Mlp, Vgg};
+pub use spec::{ModelSpec, Shortcut, Stem};
 
 use burn::prelude::*;
 
-use crate::config::{ExperimentConfig, Shortcut, Stem};
 
 /// Blocks per stage of the ImageNet nets (paper, Table 1).
 const IMAGENET_DEPTHS: [(usize, [usize; 4], bool); 5] = [
@@ -101,6 +101,27 @@ impl ModelId {
         Ok(Self { id: id.to_string(), family })
     }
 
+    /// The group the page's model list shows it under.
+    pub fn list_group(&self) -> &'static str {
+        match self.family {
+            Family::Cifar { residual: true, .. } => "ResNets for CIFAR (paper §4.2)",
+            Family::Cifar { residual: false, .. } => "Plain nets for CIFAR",
+            Family::ImageNet { residual: true, .. } => "ResNets, ImageNet layout",
+            Family::ImageNet { residual: false, .. } => "Plain nets, ImageNet layout",
+            _ => "Baselines",
+        }
+    }
+
+    /// The model list's text: the id, and what it is where the id does not say.
+    pub fn list_label(&self) -> String {
+        match self.family {
+            Family::Mlp => format!("{} (multilayer perceptron)", self.id),
+            Family::Cnn => format!("{} (small convnet)", self.id),
+            Family::Vgg { depth } => format!("{} (VGG-{depth})", self.id),
+            _ => self.id.clone(),
+        }
+    }
+
     pub fn is_residual(&self) -> bool {
         match self.family {
             Family::Cifar { residual, .. } | Family::ImageNet { residual, .. } => residual,
@@ -128,15 +149,15 @@ pub enum Net {
 }
 
 impl Net {
-    /// Build the net for a config. Errors are the config's model/stem problems.
-    pub fn from_config(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
-        let id = ModelId::parse(&cfg.model)?;
-        let b = BuildCfg { bn_momentum: cfg.bn_momentum, bn_epsilon: cfg.bn_epsilon, shortcut: cfg.shortcut };
-        let (c, size, classes) = (cfg.dataset.channels(), cfg.dataset.size(), 10);
+    /// Build the net a spec describes. Errors are the spec's model id problems.
+    pub fn new(spec: &ModelSpec, device: &Device) -> Result<Self, String> {
+        let id = ModelId::parse(&spec.model)?;
+        let b = BuildCfg { bn_momentum: spec.bn_momentum, bn_epsilon: spec.bn_epsilon, shortcut: spec.shortcut };
+        let (c, size, classes) = (spec.channels, spec.size, spec.classes);
         Ok(match id.family {
             Family::Cifar { n, residual } => Net::Cifar(CifarResNet::new(c, classes, n, residual, b, device)),
             Family::ImageNet { blocks, bottleneck, residual } => {
-                let small = match cfg.stem {
+                let small = match spec.stem {
                     Stem::Auto => size <= 64,
                     Stem::Small => true,
                     Stem::Imagenet => false,
@@ -166,12 +187,11 @@ pub fn trainable_params(net: &Net, model: &str, input: [usize; 3]) -> usize {
     describe::describe(model, net, input).params
 }
 
-/// Layers, shapes, parameter counts and shortcut edges of a config's model.
-pub fn describe(cfg: &ExperimentConfig) -> Result<Description, String> {
+/// Layers, shapes, parameter counts and shortcut edges of a spec's net.
+pub fn describe(spec: &ModelSpec) -> Result<Description, String> {
     // Built on the plain CPU device: parameters are lazily initialised, so even
     // resnet152 is described without allocating its weights.
     let device = crate::backend::cpu_device();
-    let net = Net::from_config(cfg, &device)?;
-    let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
-    Ok(describe::describe(&cfg.model, &net, input))
+    let net = Net::new(spec, &device)?;
+    Ok(describe::describe(&spec.model, &net, spec.input()))
 }

@@ -39,7 +39,20 @@ pub struct EpochMetrics {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
-    Start { total_steps: usize, steps_per_epoch: usize, epochs: usize, params: usize, train: usize, val: usize, test: usize },
+    /// `resumed_at`: `(epoch, step)` of the checkpoint a resumed run goes on
+    /// from (its curves up to there come with the result); `optimizer_state`:
+    /// false when that checkpoint had no optimizer state (momentum restarts).
+    Start {
+        total_steps: usize,
+        steps_per_epoch: usize,
+        epochs: usize,
+        params: usize,
+        train: usize,
+        val: usize,
+        test: usize,
+        resumed_at: Option<(usize, usize)>,
+        optimizer_state: bool,
+    },
     /// A group of steps read back at once.
     /// `train_accuracy`: running top-1 over the epoch's batches so far.
     Steps { points: Vec<StepPoint>, epoch: usize, train_accuracy: f64, img_per_s: f64, elapsed: f64, lr: f64 },

@@ -5,8 +5,10 @@
 //! of the last `log_every` steps in one transfer, the predictions of a whole
 //! evaluation pass in one transfer.
 
+mod checkpoint;
 mod events;
 
+pub use checkpoint::{Checkpoint, Progress};
 pub use events::{Control, EpochMetrics, Event, RunResult, Status, StepPoint};
 
 use burn::nn::loss::CrossEntropyLoss;
@@ -104,7 +106,7 @@ async fn read_i64(t: Tensor<1, Int>) -> Result<Vec<i64>, String> {
 /// and shapes (so continuing with a net of another model, dataset, shortcut
 /// or stem is refused with a message instead of failing inside a layer).
 pub fn check_architecture(net: &Net, cfg: &ExperimentConfig) -> Result<(), String> {
-    let fresh = Net::from_config(cfg, &crate::backend::cpu_device())?;
+    let fresh = cfg.build_net(&crate::backend::cpu_device())?;
     let (want, have) = (param_shapes(&fresh), param_shapes(net));
     if want != have {
         let diff = want.iter().zip(&have).find(|(a, b)| a != b).map(|(a, b)| format!(" (first difference: {} {:?} vs {} {:?})", a.0, a.1, b.0, b.1));
@@ -198,6 +200,16 @@ impl EarlyStop {
         Self { patience, best: f64::INFINITY, bad: 0 }
     }
 
+    /// The state a checkpoint kept (`best` is `None` before any epoch).
+    pub(crate) fn restore(patience: usize, best: Option<f64>, bad: usize) -> Self {
+        Self { patience, best: best.unwrap_or(f64::INFINITY), bad }
+    }
+
+    /// Best validation loss so far and epochs since, for a checkpoint.
+    pub(crate) fn state(&self) -> (Option<f64>, usize) {
+        (self.best.is_finite().then_some(self.best), self.bad)
+    }
+
     /// Feed one epoch's validation loss; true when the run should stop.
     pub fn should_stop(&mut self, val_loss: f64) -> bool {
         if val_loss < self.best {
@@ -229,6 +241,20 @@ pub fn confusion(labels: &[u8], predictions: &[usize], classes: usize) -> (Vec<V
     (m, per_class)
 }
 
+/// How a run begins.
+pub enum Start {
+    /// A fresh initialisation from the config's seed.
+    Fresh,
+    /// The weights of a trained or loaded net (which must have the config's
+    /// architecture, checked), with a fresh optimizer and the schedule from
+    /// step 0: fine-tuning, not continuing.
+    Weights(Net),
+    /// The same run, continued from its checkpoint: the result is the one an
+    /// uninterrupted run would have given (same batches, augmentation,
+    /// learning rates and optimizer state). The config must be the run's own.
+    Resume(Checkpoint),
+}
+
 /// Train a model as the config says, reporting to `on_event`.
 ///
 /// `device` is a plain (non-autodiff) device: Flex or wgpu. The result always
@@ -243,14 +269,11 @@ pub async fn train(
     control: &Control,
     on_event: &mut dyn FnMut(&Event),
 ) -> RunResult {
-    train_from(cfg, data, device, backend, control, on_event, None).await
+    train_checkpointed(cfg, data, device, backend, control, on_event, Start::Fresh, &mut |_| {}).await
 }
 
 /// [`train`], continuing from `init` (a trained or loaded net) instead of a
-/// fresh initialisation. `init` must have the architecture `cfg` describes
-/// (checked: a mismatch fails the run with a message). The optimizer state
-/// (momentum, Adam's moments) starts fresh, as does the schedule: the file
-/// format keeps the weights, not the optimizer.
+/// fresh initialisation: [`Start::Weights`].
 pub async fn train_from(
     cfg: &ExperimentConfig,
     data: &Dataset,
@@ -260,12 +283,13 @@ pub async fn train_from(
     on_event: &mut dyn FnMut(&Event),
     init: Option<Net>,
 ) -> RunResult {
-    train_checkpointed(cfg, data, device, backend, control, on_event, init, &mut |_, _, _| {}).await
+    let start = init.map_or(Start::Fresh, Start::Weights);
+    train_checkpointed(cfg, data, device, backend, control, on_event, start, &mut |_| {}).await
 }
 
-/// [`train_from`], handing the net to `on_checkpoint(net, epoch, step)` at
-/// the end of every epoch (after its `Epoch` event), so a caller can keep it:
-/// the page saves it, and a run cut off by a reload resumes from there.
+/// [`train`] from `start`, handing a [`Checkpoint`] to `on_checkpoint` at the
+/// end of every epoch (after its `Epoch` event), so a caller can keep it: the
+/// page saves it, and a run cut off by a reload resumes from there.
 #[allow(clippy::too_many_arguments)]
 pub async fn train_checkpointed(
     cfg: &ExperimentConfig,
@@ -274,20 +298,34 @@ pub async fn train_checkpointed(
     backend: &str,
     control: &Control,
     on_event: &mut dyn FnMut(&Event),
-    init: Option<Net>,
-    on_checkpoint: &mut dyn FnMut(&Net, usize, usize),
+    start: Start,
+    on_checkpoint: &mut dyn FnMut(Checkpoint),
 ) -> RunResult {
     let started = now_seconds();
     let mut result = RunResult::new(cfg.clone(), backend);
-    let problems = cfg.validate_against(data);
-    if !problems.is_empty() {
-        let msg = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ");
-        return result.end(Status::Failed, msg, started, on_event);
+    let mut problems: Vec<String> = cfg.validate_against(data).iter().map(|p| p.to_string()).collect();
+    if let Start::Resume(ck) = &start {
+        if let Some(field) = first_difference(&ck.config, cfg) {
+            problems.push(format!("the checkpoint belongs to another run ({field} differs); a resume continues the same run"));
+        }
     }
-    match train_inner(cfg, data, device, control, on_event, &mut result, init, on_checkpoint).await {
+    if !problems.is_empty() {
+        return result.end(Status::Failed, problems.join("; "), started, on_event);
+    }
+    match train_inner(cfg, data, device, control, on_event, &mut result, start, on_checkpoint).await {
         Ok((status, msg)) => result.end(status, msg, started, on_event),
         Err(msg) => result.end(Status::Failed, msg, started, on_event),
     }
+}
+
+/// The first config field whose value differs, if any.
+fn first_difference(a: &ExperimentConfig, b: &ExperimentConfig) -> Option<String> {
+    let (serde_json::Value::Object(a), serde_json::Value::Object(b)) =
+        (serde_json::to_value(a).expect("config serialises"), serde_json::to_value(b).expect("config serialises"))
+    else {
+        unreachable!("a config serialises as an object")
+    };
+    a.iter().find(|(k, v)| b.get(*k) != Some(v)).map(|(k, _)| k.clone())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -298,22 +336,30 @@ async fn train_inner(
     control: &Control,
     on_event: &mut dyn FnMut(&Event),
     result: &mut RunResult,
-    init: Option<Net>,
-    on_checkpoint: &mut dyn FnMut(&Net, usize, usize),
+    start: Start,
+    on_checkpoint: &mut dyn FnMut(Checkpoint),
 ) -> Result<(Status, String), String> {
     let prep = prepare(cfg, data);
     device.seed(cfg.seed);
     let ad = device.clone().autodiff();
-    let mut model = match init {
-        // valid() then train(): whatever state the net was kept in, it comes
-        // back as a fresh autodiff leaf on this device.
-        Some(net) => {
-            check_architecture(&net, cfg)?;
-            net.valid().to_device(&device.clone().inner()).train()
-        }
-        None => Net::from_config(cfg, &ad)?,
+    // valid() then train(): whatever state a given net was kept in, it comes
+    // back as a fresh autodiff leaf on this device (its parameter ids kept,
+    // which the optimizer state of a checkpoint is keyed by).
+    let onto_device = |net: Net| -> Result<Net, String> {
+        check_architecture(&net, cfg)?;
+        Ok(net.valid().to_device(&device.clone().inner()).train())
     };
-    let mut optimizer = optim::build(cfg);
+    let mut resumed: Option<Checkpoint> = None;
+    let mut model = match start {
+        Start::Fresh => cfg.build_net(&ad)?,
+        Start::Weights(net) => onto_device(net)?,
+        Start::Resume(ck) => {
+            let net = onto_device(ck.net.clone())?;
+            resumed = Some(ck);
+            net
+        }
+    };
+    let mut optimizer = resumed.as_ref().map_or_else(|| optim::build(cfg), Checkpoint::optimizer);
     let ce = CrossEntropyLoss::new(None, &ad);
     let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
     result.params = crate::model::trainable_params(&model, &cfg.model, input);
@@ -324,6 +370,18 @@ async fn train_inner(
     let epochs = total.div_ceil(per_epoch);
     let augment = cfg.augment_enabled().then_some(Augment::PAPER);
     let mut aug_rng = Rng::new(cfg.seed ^ 0x5EED_A06);
+    let (mut step, mut train_images, mut train_seconds) = (0usize, 0usize, 0.0f64);
+    let mut early = cfg.patience.map(EarlyStop::new);
+    let mut first_epoch = 1;
+    if let Some(ck) = &resumed {
+        let p = &ck.progress;
+        aug_rng = ck.aug_rng()?;
+        early = cfg.patience.map(|n| ck.early_stop(n));
+        (step, train_images, train_seconds, first_epoch) = (p.step, p.train_images, p.train_seconds, p.epoch + 1);
+        result.steps = p.steps.clone();
+        result.epochs = p.epochs.clone();
+        result.started_at = now_seconds() - p.elapsed;
+    }
     on_event(&Event::Start {
         total_steps: total,
         steps_per_epoch: per_epoch,
@@ -332,12 +390,13 @@ async fn train_inner(
         train: prep.train.len(),
         val: prep.val.len(),
         test: prep.test.len(),
+        resumed_at: resumed.as_ref().map(|ck| (ck.progress.epoch, ck.progress.step)),
+        optimizer_state: resumed.as_ref().is_none_or(|ck| ck.optimizer.is_some()),
     });
+    drop(resumed);
 
-    let (mut step, mut train_images, mut train_seconds) = (0usize, 0usize, 0.0f64);
-    let mut early = cfg.patience.map(EarlyStop::new);
     let mut stop: Option<(Status, String)> = None;
-    'epochs: for epoch in 1..=epochs {
+    'epochs: for epoch in first_epoch..=epochs {
         let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
         let mut pending: Vec<(usize, usize, Tensor<1>, Tensor<1, Int>)> = Vec::new();
         let batches = batcher.epoch(epoch - 1);
@@ -426,14 +485,36 @@ async fn train_inner(
         }
         m.elapsed = now_seconds() - result.started_at;
         on_event(&Event::Epoch(m.clone()));
-        on_checkpoint(&model, epoch, step);
         result.epochs.push(m.clone());
-        if let (Some(es), Some(vl)) = (early.as_mut(), m.val_loss) {
-            if es.should_stop(vl) {
+        let early_stop = match (early.as_mut(), m.val_loss) {
+            (Some(es), Some(vl)) => es.should_stop(vl).then(|| {
                 let p = es.patience;
-                stop = Some((Status::Finished, format!("early stop after epoch {epoch}: no better validation loss for {p} epochs")));
-                break;
-            }
+                (Status::Finished, format!("early stop after epoch {epoch}: no better validation loss for {p} epochs"))
+            }),
+            _ => None,
+        };
+        let (early_best, early_bad) = early.as_ref().map_or((None, 0), EarlyStop::state);
+        on_checkpoint(Checkpoint {
+            config: cfg.clone(),
+            net: model.valid(),
+            optimizer: Some(optimizer.clone()),
+            progress: Progress {
+                epoch,
+                step,
+                aug_rng: aug_rng.state(),
+                early_best,
+                early_bad,
+                steps: result.steps.clone(),
+                epochs: result.epochs.clone(),
+                train_images,
+                train_seconds,
+                elapsed: m.elapsed,
+                optimizer_state: true,
+            },
+        });
+        if early_stop.is_some() {
+            stop = early_stop;
+            break;
         }
         if step >= total {
             break;

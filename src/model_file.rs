@@ -15,19 +15,22 @@
 //! non-generic `ModuleRecord`, serialised as burnpack (`into_bytes` /
 //! `from_bytes`), which is what the last part holds.
 //!
+//! The record keeps each parameter's id, so an optimizer state saved beside
+//! the net (a checkpoint, `train::checkpoint`) finds its parameters again.
+//!
 //! Loading checks everything and reports a problem as an error, never a
 //! panic: a file that is not ours, a cut-off file, a config that is not valid,
 //! or parameters that do not fit the architecture the config describes.
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, TensorData};
 
-use super::Net;
 use crate::config::ExperimentConfig;
+use crate::model::Net;
 
 pub const MAGIC: &[u8; 13] = b"RESLABMODEL1\n";
 
@@ -51,12 +54,12 @@ pub async fn save_model_async(net: &Net, cfg: &ExperimentConfig) -> Result<Vec<u
     let mut collect = Collect::default();
     net.valid().visit(&mut collect);
     let mut values = HashMap::with_capacity(collect.params.len());
-    for (path, flat, shape) in collect.params {
+    for (path, id, flat, shape) in collect.params {
         let data = flat.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
-        values.insert(path, (data.convert::<f32>(), shape));
+        values.insert(path, (id, data.convert::<f32>(), shape));
     }
     let cpu = crate::backend::cpu_device();
-    let copy = Net::from_config(cfg, &cpu)?;
+    let copy = cfg.build_net(&cpu)?;
     let mut put = Put { path: vec![], values, device: cpu, missing: vec![] };
     let copy = copy.map(&mut put);
     if let Some(p) = put.missing.first() {
@@ -88,7 +91,7 @@ pub fn load_model(bytes: &[u8], device: &Device) -> Result<(Net, ExperimentConfi
         .map_err(|e| format!("the model file's parameters cannot be read (truncated or corrupted?): {e}"))?
         // Whatever float type the file claims, the net computes in its own.
         .cast_to_module_dtype();
-    let net = Net::from_config(&cfg, device)?;
+    let net = cfg.build_net(device)?;
     let net = net
         .try_load_record(record)
         .map_err(|e| format!("the model file's parameters do not fit a {} ({}): {e}", cfg.model, cfg.dataset.id()))?;
@@ -100,7 +103,7 @@ pub fn load_model(bytes: &[u8], device: &Device) -> Result<(Net, ExperimentConfi
 #[derive(Default)]
 struct Collect {
     path: Vec<String>,
-    params: Vec<(String, Tensor<1>, Vec<usize>)>,
+    params: Vec<(String, ParamId, Tensor<1>, Vec<usize>)>,
 }
 
 impl ModuleVisitor for Collect {
@@ -114,14 +117,14 @@ impl ModuleVisitor for Collect {
         let t = param.val();
         let shape = t.dims().to_vec();
         let n = shape.iter().product::<usize>();
-        self.params.push((self.path.join("."), t.reshape([n]), shape));
+        self.params.push((self.path.join("."), param.id, t.reshape([n]), shape));
     }
 }
 
 /// Replaces each float parameter by the value collected under its path.
 struct Put {
     path: Vec<String>,
-    values: HashMap<String, (TensorData, Vec<usize>)>,
+    values: HashMap<String, (ParamId, TensorData, Vec<usize>)>,
     device: Device,
     missing: Vec<String>,
 }
@@ -136,10 +139,14 @@ impl ModuleMapper for Put {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let path = self.path.join(".");
         match self.values.remove(&path) {
-            Some((data, shape)) if shape.len() == D => {
+            Some((id, data, shape)) if shape.len() == D => {
                 let value: Tensor<1> = Tensor::from_data(data, &self.device);
                 let dims: [usize; D] = std::array::from_fn(|i| shape[i]);
-                param.map(|_| value.reshape(dims))
+                // The original's id, not the fresh copy's: an optimizer state
+                // saved with the net is keyed by these ids (see train::checkpoint).
+                let mut param = param.map(|_| value.reshape(dims));
+                param.id = id;
+                param
             }
             _ => {
                 self.missing.push(path);
