@@ -10,8 +10,10 @@
 // repository: no sources, tests, build files or dot-files. It compiles
 // nothing: pkg/ must have been built (scripts/build-web.sh). Hosts that cannot
 // send COOP/COEP still get the threaded CPU engine: sw.js adds the headers
-// (www/isolation.js). DIR is replaced if it holds an earlier copy; any other
-// non-empty folder is refused.
+// (www/isolation.js). Every module in www/ must be in sw.js's SHELL list (a
+// module left out would not load offline): writing the site fails naming it.
+// DIR is replaced if it holds an earlier copy; any other non-empty folder is
+// refused.
 
 import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -35,6 +37,9 @@ const inside = (dir, path) => path === dir || path.startsWith(dir + sep);
 /** Copies the app from `root` into `out`; returns {files, bytes}. */
 export function writeSite(out, { root = REPO, log = console.log } = {}) {
   const shell = shellFiles(readFileSync(join(root, 'sw.js'), 'utf8'));
+  // Every module of the page and its workers is cached at install: one left out would not load offline.
+  const uncached = readdirSync(join(root, 'www')).filter((f) => f.endsWith('.js') && !shell.includes(`www/${f}`));
+  if (uncached.length) throw new Error(`not in sw.js's SHELL list (the page would not load offline): ${uncached.map((f) => `www/${f}`).join(', ')}`);
   const missing = shell.filter((f) => !existsSync(join(root, f)));
   if (missing.length) {
     const hint = missing.some((f) => f.startsWith('pkg/'))

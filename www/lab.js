@@ -308,7 +308,9 @@ export class LabPanel {
     }));
     this.renderAxes();
     this.gridName = typeof spec?.name === 'string' ? spec.name.slice(0, 80) : '';
+    // Until the new plan is in, nothing can be queued (as in refreshGrid): a click now would do nothing.
     this.gridPlan = null;
+    $('grid-queue').disabled = true;
     try {
       const runs = await this.o.expand({ grid: spec });
       this.gridPlan = { spec, runs };

@@ -2,16 +2,15 @@
 // with a typed schema used to parse, check and serialise every field.
 //
 // URL state is parsed field by field against this schema, never evaluated.
+// The config's fields, types, ranges and choices come from the engine's Rust
+// types (schema.js, generated from src/schema.rs); only the page's own keys
+// (dataset choice, backend, a shared study) are declared here.
 // This module has no DOM dependency, so it also runs under node for tests.
 
-/** Model ids, used until the engine reports its own list via model_ids(). */
-export const FALLBACK_MODEL_IDS = [
-  'resnet20', 'resnet32', 'resnet44', 'resnet56', 'resnet110', 'resnet1202',
-  'plain20', 'plain32', 'plain44', 'plain56', 'plain110',
-  'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152',
-  'plain18', 'plain34', 'plain50',
-  'vgg11', 'vgg16', 'mlp', 'cnn',
-];
+import { SCHEMA } from './schema.js';
+
+/** Model ids the page offers (the engine takes any 6n+2 depth besides). */
+export const FALLBACK_MODEL_IDS = SCHEMA.models.map((m) => m.id);
 
 /** Dataset choices offered by the page (slot keys in the engine). */
 export const DATA_CHOICES = ['sample-mnist', 'sample-cifar10', 'user'];
@@ -19,83 +18,36 @@ export const DATA_CHOICES = ['sample-mnist', 'sample-cifar10', 'user'];
 export const SAMPLE_KIND = { 'sample-mnist': 'mnist', 'sample-cifar10': 'cifar10' };
 export const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
-/**
- * Defaults used until the engine's default_config() arrives (and if it never
- * does). The engine's defaults replace these as soon as it is loaded.
- */
-export const FALLBACK_CONFIG = Object.freeze({
-  dataset: 'mnist',
-  model: 'cnn',
-  shortcut: 'a',
-  stem: 'auto',
-  bn_momentum: 0.1,
-  bn_epsilon: 1e-5,
-  optimizer: 'adam',
-  lr: 0.001,
-  momentum: 0.9,
-  weight_decay: 0,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
-  schedule: 'constant',
-  milestones: [],
-  gamma: 0.1,
-  warmup_steps: 0,
-  warmup_lr: 0.01,
-  batch_size: 64,
-  epochs: 1,
-  max_steps: null,
-  val_size: 0,
-  augment: null,
-  mean_subtraction: true,
-  patience: null,
-  seed: 1,
-  train_limit: null,
-  test_limit: null,
-  log_every: 10,
-});
+/** The config's defaults (`ExperimentConfig::default()`, via the schema). */
+export const FALLBACK_CONFIG = Object.freeze(Object.fromEntries(SCHEMA.fields.map((f) => [f.name, f.default])));
 
 /**
- * Field schema. type: enum | number | int | bool | intlist.
- * nullable: empty / "null" / "auto" / "none" means null.
- * min/max/minExclusive: local sanity checks (the engine's validate_config is
- * the authority; these only catch what can be judged without it).
+ * Field schema, from the engine's (src/schema.rs, generated into schema.js).
+ * type: enum | number | int | bool | intlist. nullable: empty / "null" /
+ * "auto" / "none" means null. min/max (and their exclusive flags) are the
+ * ranges `ExperimentConfig::validate` enforces, so the page can mark a bad
+ * value as it is typed; the engine's validate_config stays the authority.
+ * `dataset` has no URL key of its own: the page's dataset choice (`data`)
+ * sets it.
  */
-export const FIELDS = {
-  dataset: { type: 'enum', values: ['mnist', 'fashion-mnist', 'cifar10'], label: 'Dataset kind', url: false },
-  model: { type: 'enum', values: FALLBACK_MODEL_IDS, label: 'Model' },
-  shortcut: { type: 'enum', values: ['a', 'b'], label: 'Shortcut' },
-  stem: { type: 'enum', values: ['auto', 'imagenet', 'small'], label: 'Stem' },
-  bn_momentum: { type: 'number', min: 0, minExclusive: true, max: 1, label: 'BN momentum' },
-  bn_epsilon: { type: 'number', min: 0, minExclusive: true, label: 'BN epsilon' },
-  optimizer: {
-    type: 'enum',
-    values: ['sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'adagrad', 'rmsprop'],
-    label: 'Optimizer',
-  },
-  lr: { type: 'number', min: 0, minExclusive: true, label: 'Learning rate' },
-  momentum: { type: 'number', min: 0, max: 1, label: 'Momentum' },
-  weight_decay: { type: 'number', min: 0, label: 'Weight decay' },
-  beta1: { type: 'number', min: 0, max: 1, label: 'Adam beta1' },
-  beta2: { type: 'number', min: 0, max: 1, label: 'Adam beta2' },
-  epsilon: { type: 'number', min: 0, minExclusive: true, label: 'Optimizer epsilon' },
-  schedule: { type: 'enum', values: ['constant', 'multistep', 'cosine'], label: 'Schedule' },
-  milestones: { type: 'intlist', min: 1, label: 'Milestones' },
-  gamma: { type: 'number', min: 0, minExclusive: true, label: 'Gamma' },
-  warmup_steps: { type: 'int', min: 0, label: 'Warm-up steps' },
-  warmup_lr: { type: 'number', min: 0, label: 'Warm-up learning rate' },
-  batch_size: { type: 'int', min: 1, label: 'Batch size' },
-  epochs: { type: 'int', min: 1, label: 'Epochs' },
-  max_steps: { type: 'int', min: 1, nullable: true, label: 'Max steps' },
-  val_size: { type: 'int', min: 0, label: 'Validation images' },
-  augment: { type: 'bool', nullable: true, label: 'Augmentation' },
-  mean_subtraction: { type: 'bool', label: 'Mean subtraction' },
-  patience: { type: 'int', min: 1, nullable: true, label: 'Early-stop patience' },
-  seed: { type: 'int', min: 0, label: 'Seed' },
-  train_limit: { type: 'int', min: 1, nullable: true, label: 'Train subset' },
-  test_limit: { type: 'int', min: 1, nullable: true, label: 'Test subset' },
-  log_every: { type: 'int', min: 1, label: 'Log every' },
-};
+export const FIELDS = Object.freeze(Object.fromEntries(SCHEMA.fields.map((f) => [f.name, Object.freeze({
+  type: f.type,
+  label: f.label,
+  help: f.help,
+  group: f.group,
+  changesNet: f.changes_net,
+  nullable: f.nullable || undefined,
+  values: f.values?.map((c) => c.value),
+  labels: f.values ? Object.fromEntries(f.values.map((c) => [c.value, c.label])) : undefined,
+  min: f.min ?? undefined,
+  minExclusive: f.min_exclusive || undefined,
+  max: f.max ?? undefined,
+  maxExclusive: f.max_exclusive || undefined,
+  url: f.name === 'dataset' ? false : undefined,
+})])));
+
+/** The model list's groups and labels, in the engine's order. */
+export const MODEL_CHOICES = SCHEMA.models;
 
 /** Page-level (non-config) URL keys. */
 export const PAGE_FIELDS = {
@@ -131,7 +83,11 @@ function checkRange(schema, n) {
       return schema.minExclusive ? `must be greater than ${schema.min}` : `must be at least ${schema.min}`;
     }
   }
-  if (schema.max !== undefined && !(n <= schema.max)) return `must be at most ${schema.max}`;
+  if (schema.max !== undefined) {
+    if (schema.maxExclusive ? !(n < schema.max) : !(n <= schema.max)) {
+      return schema.maxExclusive ? `must be less than ${schema.max}` : `must be at most ${schema.max}`;
+    }
+  }
   return null;
 }
 

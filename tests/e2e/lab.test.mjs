@@ -230,9 +230,17 @@ test('a run cut off by a reload is marked interrupted and resumes from its check
     const resumed = rows[1];
     assert.equal(resumed.status, 'finished', await diagnostics(app));
     assert.match(resumed.label, /\(resumed at epoch \d\)$/);
-    assert.ok(resumed.config.epochs < 4, `the resumed run trains only what was left: ${resumed.config.epochs} epochs`);
-    // It starts from the checkpoint's weights, not from scratch.
-    assert.ok(resumed.firstLoss < cut.firstLoss - 0.3, `first losses: resumed ${resumed.firstLoss}, original ${cut.firstLoss}`);
+    // The same run goes on: its config unchanged, its curve the original's up
+    // to the checkpoint and then on to the end of the 4 epochs (32 steps each).
+    assert.deepEqual(resumed.config, cut.config);
+    const ck = Number(/checkpoint at epoch (\d)/.exec(cut.message)[1]);
+    assert.equal(resumed.step, 4 * 32, `steps done: ${resumed.step}`);
+    assert.equal(resumed.firstLoss, cut.firstLoss, 'the curve starts with the original run\'s first steps');
+    const [orig, cont] = await app.page.evaluate(([a, b]) => [window.__reslab.curve(a), window.__reslab.curve(b)], [cut.id, resumed.id]);
+    const upTo = ck * 32;
+    assert.deepEqual(cont.filter(([s]) => s <= upTo), orig.filter(([s]) => s <= upTo));
+    const after = cont.filter(([s]) => s > upTo).map(([s]) => s);
+    assert.deepEqual(after, Array.from({ length: 4 * 32 - upTo }, (_, i) => upTo + 1 + i), 'the new steps follow on from the checkpoint');
     assert.deepEqual(app.pageErrors, []);
   } finally {
     await app.close();

@@ -1,0 +1,179 @@
+// The engine's worker: datasets. The built-in samples and URLs are fetched
+// (with progress told to the page), the user's files arrive as bytes; each is
+// decoded by the engine into its slot ('sample-mnist', 'sample-cifar10',
+// 'user').
+
+import { threadPlan } from './threads.js';
+import { datasetInputs, loadEngine, rl } from './worker-backend.js';
+import { isFatal, messageOf, parseJson, post } from './worker-util.js';
+
+const SITE_ROOT = new URL('../', import.meta.url);
+
+const SAMPLES = {
+  mnist: {
+    key: 'sample-mnist',
+    hint: 'mnist',
+    files: [
+      'assets/sample/mnist/train-images-idx3-ubyte.gz',
+      'assets/sample/mnist/train-labels-idx1-ubyte.gz',
+      'assets/sample/mnist/t10k-images-idx3-ubyte.gz',
+      'assets/sample/mnist/t10k-labels-idx1-ubyte.gz',
+    ],
+  },
+  cifar10: {
+    key: 'sample-cifar10',
+    hint: 'cifar10',
+    files: ['assets/sample/cifar10/cifar-10-sample-binary.tar.gz'],
+  },
+};
+
+const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10']);
+
+/** Fetches one URL with progress; returns a Uint8Array. */
+async function fetchBytes(url, onProgress) {
+  let res;
+  try {
+    res = await fetch(url, { mode: 'cors', credentials: 'omit' });
+  } catch (err) {
+    const origin = new URL(url).origin;
+    if (origin !== self.location.origin) {
+      // The browser does not say why (CSP and CORS failures look alike); name both.
+      throw new Error(`${fileName(url)}: could not be fetched from ${origin} (${messageOf(err)}). ` +
+        `Either this server does not let the page load data from other sites (start it with --allow-data-from ${origin}), ` +
+        'or that site does not allow it (CORS). Download the files and drop them on the page instead.');
+    }
+    throw new Error(`${fileName(url)}: could not be fetched (${messageOf(err)})`);
+  }
+  if (!res.ok) throw new Error(`${fileName(url)}: HTTP ${res.status} ${res.statusText}`.trim());
+  const total = Number(res.headers.get('content-length')) || 0;
+  if (!res.body) {
+    const buf = new Uint8Array(await res.arrayBuffer());
+    onProgress(buf.length, total || buf.length);
+    return buf;
+  }
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  let lastReport = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.length;
+    const now = performance.now();
+    if (now - lastReport > 50) {
+      lastReport = now;
+      onProgress(loaded, total);
+    }
+  }
+  onProgress(loaded, total || loaded);
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(loaded);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function fileName(url) {
+  try {
+    const u = new URL(url, SITE_ROOT);
+    const last = u.pathname.split('/').filter(Boolean).pop();
+    return decodeURIComponent(last || u.hostname);
+  } catch {
+    return String(url);
+  }
+}
+
+/** Fetches several URLs, reporting combined progress as `what`. */
+async function fetchAll(urls, what) {
+  const loaded = new Array(urls.length).fill(0);
+  const totals = new Array(urls.length).fill(0);
+  const report = () => {
+    const l = loaded.reduce((a, b) => a + b, 0);
+    const t = totals.every((x) => x > 0) ? totals.reduce((a, b) => a + b, 0) : 0;
+    post({ type: 'progress', what, loaded: l, total: t });
+  };
+  report();
+  return Promise.all(
+    urls.map((url, i) =>
+      fetchBytes(url, (l, t) => {
+        loaded[i] = l;
+        totals[i] = t;
+        report();
+      }),
+    ),
+  );
+}
+
+/** Decodes the files into slot `key`; resolves to {key, info}, the page's answer. */
+function loadIntoEngine(key, names, arrays, hint) {
+  const h = HINTS.has(hint) ? hint : null;
+  let infoText;
+  try {
+    infoText = rl.load_dataset(key, names, arrays, h);
+  } catch (err) {
+    if (isFatal(err)) throw err;
+    // Make sure the message names the file(s) even if the engine did not.
+    const msg = messageOf(err);
+    if (!names.some((n) => msg.includes(n))) {
+      throw new Error(`${names.join(', ')}: ${msg}`);
+    }
+    throw new Error(msg);
+  }
+  const info = parseJson(infoText, 'load_dataset');
+  // Kept (as given: compressed files stay compressed) to move with a change of
+  // engine, where one can happen: WebGPU and the threaded CPU engine both possible.
+  if (self.navigator?.gpu && threadPlan().threads > 0) datasetInputs.set(key, { names, arrays, hint: h });
+  return { key, info };
+}
+
+/** A built-in sample ('mnist' | 'cifar10'), fetched from this site. */
+export async function loadSample(dataset) {
+  const sample = SAMPLES[dataset];
+  if (!sample) throw new Error(`unknown built-in sample "${dataset}"`);
+  const urls = sample.files.map((f) => new URL(f, SITE_ROOT).href);
+  const arrays = await fetchAll(urls, `Built-in ${dataset === 'mnist' ? 'MNIST' : 'CIFAR-10'} sample`);
+  await loadEngine();
+  post({ type: 'progress', what: 'Decoding dataset', loaded: 0, total: 0 });
+  return loadIntoEngine(sample.key, urls.map(fileName), arrays, sample.hint);
+}
+
+/** The user's files, as bytes: [{name, bytes}]. */
+export async function loadFiles(files, hint) {
+  if (!Array.isArray(files) || files.length === 0) throw new Error('no files were given');
+  const names = [];
+  const arrays = [];
+  for (const f of files) {
+    const name = String(f?.name ?? 'file');
+    const bytes = f?.bytes;
+    if (!(bytes instanceof ArrayBuffer) && !ArrayBuffer.isView(bytes)) throw new Error(`${name}: could not be read`);
+    names.push(name);
+    arrays.push(bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  await loadEngine();
+  post({ type: 'progress', what: 'Decoding dataset', loaded: 0, total: 0 });
+  return loadIntoEngine('user', names, arrays, hint);
+}
+
+/** The user's dataset from one or more URLs (separated by spaces). */
+export async function loadUrl(url, hint) {
+  const urls = (Array.isArray(url) ? url : String(url ?? '').split(/\s+/)).map((u) => String(u).trim()).filter(Boolean);
+  if (urls.length === 0) throw new Error('no URL was given');
+  for (const u of urls) {
+    let parsed;
+    try {
+      parsed = new URL(u, SITE_ROOT);
+    } catch {
+      throw new Error(`${u}: not a valid URL`);
+    }
+    if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error(`${u}: only http(s) URLs can be loaded`);
+  }
+  const abs = urls.map((u) => new URL(u, SITE_ROOT).href);
+  const arrays = await fetchAll(abs, urls.length === 1 ? `Downloading ${fileName(abs[0])}` : `Downloading ${urls.length} files`);
+  await loadEngine();
+  post({ type: 'progress', what: 'Decoding dataset', loaded: 0, total: 0 });
+  return loadIntoEngine('user', abs.map(fileName), arrays, hint);
+}
