@@ -36,19 +36,15 @@ pub async fn wgpu_device() -> Result<Device, String> {
         .init_async()
         .await
         .map_err(|e| format!("WebGPU/wgpu initialisation failed: {e}"))?;
-    #[cfg(target_family = "wasm")]
-    set_software_kernels(software_adapter().await.is_some());
     Ok(device)
 }
 
 /// Run matmuls, 2-D convolutions, batch normalisation in training and ReLU
 /// on the GPU backend with the kernels written for a software adapter,
-/// whose "GPU" work runs on the CPU's cores (`wgpu_device` decides in the
-/// browser), or with Burn's default GPU kernels. On SwiftShader the software
-/// kernels ran the CNN's dense layer 3-5x faster, ResNet-20's 3x3
-/// convolutions (forward and both gradients) about 3x, batch norm about
-/// 2.5x and ReLU 1.5x; with the last two a whole ResNet-20 step went from
-/// 5.9 s to 2.9 s (BENCHMARKS.md). Hardware GPUs keep Burn's defaults,
+/// whose "GPU" work runs on the CPU's cores (the page's worker decides from
+/// the adapter, `init_backend`), or with Burn's default GPU kernels. On a
+/// software adapter they are several times faster (BENCHMARKS.md, the
+/// "on a software adapter" sections). Hardware GPUs keep Burn's defaults,
 /// which were not measured against them here.
 #[cfg(feature = "wgpu")]
 pub fn set_software_kernels(on: bool) {
@@ -62,8 +58,10 @@ pub fn software_kernels() -> bool {
 }
 
 /// The browser's WebGPU adapter, named if it is a software one (its GPU work
-/// runs on the CPU): what the adapter says of itself, as `www/worker.js`
-/// reads it before choosing a backend.
+/// runs on the CPU): what the adapter says of itself. The page's worker
+/// decides this itself, once (`www/gpu-adapter.js`), and passes its verdict
+/// to `init_backend`; this is for the other callers (the wasm tests, the
+/// benchmark page).
 #[cfg(all(feature = "wgpu", target_family = "wasm"))]
 pub async fn software_adapter() -> Option<String> {
     use js_sys::{Function, Promise, Reflect};
@@ -71,7 +69,12 @@ pub async fn software_adapter() -> Option<String> {
     let get = |o: &JsValue, k: &str| Reflect::get(o, &k.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
     let gpu = get(&get(&js_sys::global(), "navigator")?, "gpu")?;
     let request: Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
-    let promise: Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    // The preference wgpu's own adapter request uses (and the page's worker,
+    // www/gpu-adapter.js), so all three look at the same adapter on a
+    // machine with two GPUs.
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"powerPreference".into(), &"high-performance".into()).ok()?;
+    let promise: Promise = request.call1(&gpu, &options).ok()?.dyn_into().ok()?;
     let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null())?;
     let info = get(&adapter, "info").unwrap_or(JsValue::UNDEFINED);
     let text = ["vendor", "architecture", "device", "description"]

@@ -120,8 +120,15 @@ fn experiment(spec: &BenchSpec) -> Result<ExperimentConfig, String> {
 
 /// Time training steps of one combination on `device` (a plain device).
 pub async fn run(spec: &BenchSpec, device: &Device, backend: &str) -> Result<BenchResult, String> {
+    run_observed(spec, device, backend, &mut |_| {}).await
+}
+
+/// [`run`], calling `after_step(i)` once step `i` (0-based, warm-up
+/// included) has finished, its loss read back: the page's measuring mode
+/// counts what each step asked of the GPU between two calls.
+pub async fn run_observed(spec: &BenchSpec, device: &Device, backend: &str, after_step: &mut dyn FnMut(usize)) -> Result<BenchResult, String> {
     let cfg = experiment(spec)?;
-    time_steps(&cfg, spec, device, backend).await
+    time_steps(&cfg, spec, device, backend, after_step).await
 }
 
 /// Time training steps of a run's own config (its net, dataset shape, batch
@@ -142,10 +149,16 @@ pub async fn run_config(cfg: &ExperimentConfig, warmup: usize, steps: usize, bud
         budget,
         memory_steps: 0,
     };
-    time_steps(cfg, &spec, device, backend).await
+    time_steps(cfg, &spec, device, backend, &mut |_| {}).await
 }
 
-async fn time_steps(cfg: &ExperimentConfig, spec: &BenchSpec, device: &Device, backend: &str) -> Result<BenchResult, String> {
+async fn time_steps(
+    cfg: &ExperimentConfig,
+    spec: &BenchSpec,
+    device: &Device,
+    backend: &str,
+    after_step: &mut dyn FnMut(usize),
+) -> Result<BenchResult, String> {
     let cfg = cfg.clone();
     let ad = device.clone().autodiff();
     ad.seed(1234);
@@ -188,6 +201,7 @@ async fn time_steps(cfg: &ExperimentConfig, spec: &BenchSpec, device: &Device, b
         model = next;
         let _: f32 = loss.into_scalar_async().await.map_err(|e| format!("read-back failed: {e:?}"))?;
         let ms = (now_seconds() - t0) * 1000.0;
+        after_step(i);
         if i == 0 {
             first_step_ms = ms;
         }

@@ -12,6 +12,7 @@
 //! - [`train`]: the async training loop, its events and its result JSON.
 //! - [`lab`]: grids of experiments and the paper's ablations as presets.
 //! - [`report`]: result JSONs merged into the page's results table (Markdown, CSV).
+//! - [`selfcheck`]: a GPU device's outputs and gradients checked against the CPU backend's.
 //! - [`bench`]: training-step timing with the TF.js/PyTorch reference harnesses' protocol.
 //! - `web` (wasm only): the bindings the page's worker calls; `threads`
 //!   (wasm, `threads` feature): the Web Worker pool of the threaded CPU engine.
@@ -28,6 +29,7 @@ pub mod platform;
 pub mod report;
 pub mod rng;
 pub mod schema;
+pub mod selfcheck;
 pub mod train;
 
 #[cfg(target_family = "wasm")]

@@ -457,11 +457,11 @@ fn config_with(base: &ExperimentConfig, overrides: &Map<String, Value>) -> Resul
 /// up to 32 MB) its own fresh mapping and unmaps it on free. A training step
 /// allocates and frees hundreds of activations and gradients of several MB,
 /// so the kernel zero-filled each one page by page on first touch: page
-/// faults were about 8 % of a ResNet-20 step, much of it on the thread that
-/// runs the serial parts. With blocks up to 32 MB taken from the heap and
-/// the heap never trimmed, ResNet-20 at batch 128 went from 723 to 588 ms a
-/// step on 2 threads (BENCHMARKS.md). The cost: the process keeps its peak
-/// memory until it exits, which a training CLI reaches anyway.
+/// faults were a large part of a step, much of it on the thread that runs
+/// the serial parts. With blocks up to 32 MB taken from the heap and the
+/// heap never trimmed, a step is markedly faster (BENCHMARKS.md, "heap
+/// reuse"). The cost: the process keeps its peak memory until it exits,
+/// which a training CLI reaches anyway.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: called once at start-up, before any thread exists; mallopt only

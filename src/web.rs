@@ -104,8 +104,11 @@ fn js_err(msg: impl AsRef<str>) -> JsValue {
 }
 
 /// Initialise the backend: "webgpu" (async adapter/device request) or "cpu".
+/// `kernels` ("software" | "default"), for WebGPU: which kernels to run, as
+/// the caller decided from the adapter it chose (the page's worker does,
+/// `www/gpu-adapter.js`); without it the engine asks the adapter itself.
 #[wasm_bindgen]
-pub async fn init_backend(kind: String) -> Result<String, JsValue> {
+pub async fn init_backend(kind: String, kernels: Option<String>) -> Result<String, JsValue> {
     let (device, name) = match kind.as_str() {
         #[cfg(feature = "wgpu")]
         "webgpu" => (backend::wgpu_device().await.map_err(js_err)?, "webgpu"),
@@ -114,6 +117,15 @@ pub async fn init_backend(kind: String) -> Result<String, JsValue> {
         "cpu" => (backend::cpu_device(), "cpu"),
         other => return Err(js_err(format!("unknown backend '{other}' (webgpu or cpu)"))),
     };
+    if name == "webgpu" {
+        match kernels.as_deref() {
+            None | Some("") => {
+                #[cfg(feature = "wgpu")]
+                backend::set_software_kernels(backend::software_adapter().await.is_some());
+            }
+            Some(k) => set_gpu_kernels(k.to_string())?,
+        }
+    }
     STATE.with(|s| s.borrow_mut().device = Some((device, name)));
     Ok(serde_json::json!({ "backend": name, "threads": cpu_threads() }).to_string())
 }
@@ -464,8 +476,10 @@ pub fn dataset_labels(dataset_key: String) -> Result<String, JsValue> {
 
 /// Time training steps (the TF.js/PyTorch reference protocol) on the current backend.
 /// `spec_json`: {"model","optimizer","batch","warmup","steps","budget","memory_steps"}.
+/// `after_step` (optional) is called with the step's index once each step
+/// has finished (its loss read back), warm-up steps included.
 #[wasm_bindgen]
-pub fn bench(spec_json: String) -> js_sys::Promise {
+pub fn bench(spec_json: String, after_step: Option<js_sys::Function>) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let v: serde_json::Value = serde_json::from_str(&spec_json).map_err(|e| js_err(format!("bench spec: {e}")))?;
         let get = |k: &str, d: f64| v.get(k).and_then(|x| x.as_f64()).unwrap_or(d);
@@ -481,9 +495,48 @@ pub fn bench(spec_json: String) -> js_sys::Promise {
         let (device, name) = STATE
             .with(|s| s.borrow().device.clone())
             .ok_or_else(|| js_err("no backend: call init_backend first"))?;
-        let r = crate::bench::run(&spec, &device, name).await.map_err(js_err)?;
+        let mut observe = |i: usize| {
+            if let Some(f) = &after_step {
+                let _ = f.call1(&JsValue::NULL, &JsValue::from_f64(i as f64));
+            }
+        };
+        let r = crate::bench::run_observed(&spec, &device, name, &mut observe).await.map_err(js_err)?;
         Ok(JsValue::from_str(&serde_json::to_string(&r).expect("serialises")))
     })
+}
+
+/// The GPU self-check (`selfcheck::run`) on the current device, which must be
+/// WebGPU's: resolves to `{ok, failure, compared: [{op, part, max_abs_diff, scale, ok}]}`.
+/// `corrupt` (test mode only, the worker refuses it otherwise): an op whose
+/// GPU output is made wrong, to see the fallback happen.
+#[wasm_bindgen]
+pub fn gpu_self_check(corrupt: Option<String>) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (device, name) = STATE.with(|s| s.borrow().device())?;
+        if name != "webgpu" {
+            return Err(js_err("the self-check compares a WebGPU device with the CPU; the engine is on the CPU"));
+        }
+        let r = crate::selfcheck::run(&device, corrupt.as_deref().filter(|c| !c.is_empty())).await.map_err(js_err)?;
+        Ok(JsValue::from_str(&serde_json::to_string(&r).expect("serialises")))
+    })
+}
+
+/// Which kernels the WebGPU backend runs: `software` (written for a
+/// software adapter, on which their "GPU" is the CPU) or `default` (Burn's,
+/// the hardware path). The worker sets it from the adapter it chose
+/// (`www/gpu-adapter.js`); its measuring mode can force `default` on a
+/// software adapter to count what a hardware GPU would be asked to do.
+#[wasm_bindgen]
+pub fn set_gpu_kernels(kind: String) -> Result<(), JsValue> {
+    #[cfg(feature = "wgpu")]
+    match kind.as_str() {
+        "software" => backend::set_software_kernels(true),
+        "default" => backend::set_software_kernels(false),
+        other => return Err(js_err(format!("unknown kernels '{other}' (software or default)"))),
+    }
+    #[cfg(not(feature = "wgpu"))]
+    let _ = kind;
+    Ok(())
 }
 
 /// Time `steps` training steps (after `warmup`) of a run's own config on the

@@ -91,7 +91,6 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // operands and with a transposed view as the left or the right one, as
     // the backward pass passes them.
     let software = reslab::backend::software_adapter().await;
-    assert_eq!(reslab::backend::software_kernels(), software.is_some(), "adapter: {software:?}");
     for cpu_routine in [true, false] {
         reslab::backend::set_software_kernels(cpu_routine);
         for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [32, 128, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
@@ -233,6 +232,16 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             }
         }
     }
+    // The self-check the page runs when its WebGPU engine starts: every
+    // layer kind's output and gradients agree with the CPU's, with either
+    // set of kernels; an op made wrong is caught and named.
+    for software_kernel in [true, false] {
+        reslab::backend::set_software_kernels(software_kernel);
+        let r = reslab::selfcheck::run(&gpu, None).await.unwrap();
+        assert!(r.ok, "self-check, software kernel {software_kernel}: {:?}", r.failure);
+    }
+    let r = reslab::selfcheck::run(&gpu, Some("max_pool")).await.unwrap();
+    assert!(!r.ok && r.failure.as_deref().unwrap_or("").starts_with("max_pool output differs from the CPU"), "{:?}", r.failure);
     reslab::backend::set_software_kernels(software.is_some());
     few_steps(gpu, "webgpu", 3, 8).await;
 }

@@ -111,3 +111,34 @@ test('the GPU reports an error mid-run: the run is marked failed with its curves
   assert.deepEqual(runs.map((r) => r.status), ['failed', 'finished']);
   assert.ok(Number.isFinite(runs[1].lastLoss), `last loss: ${runs[1].lastLoss}`);
 });
+
+// The GPU self-check at every WebGPU engine start: each layer kind forward and
+// backward on the GPU against the CPU. (d) above passes it on SwiftShader;
+// here test mode makes it find ReLU's output wrong, as a broken kernel or a
+// dropped command buffer would: the run must go to the CPU engine and the
+// page must say which op differed, by how much, on which adapter.
+test('a GPU whose self-check fails is not trained on: the CPU engine is, and the page says why', { timeout: 15 * MINUTE }, async (t) => {
+  requireBuild();
+  const app = await openApp({ query: '?test=1&gpu_corrupt=relu&backend=webgpu&data=sample-mnist&model=cnn&batch_size=8&max_steps=3&log_every=1&test_limit=64', webgpu: true });
+  t.after(() => app.close());
+  const { page } = app;
+  const line = await waitForBackend(page, 5 * MINUTE);
+  assert.equal(await page.locator('#backend-line').getAttribute('data-backend'), 'cpu', line);
+  assert.match(line, /GPU self-check failed on .*SwiftShader.*: relu output differs from the CPU by 1\.000e0/i, line);
+  const notices = await page.locator('#notice-list li').allTextContents();
+  assert.ok(notices.some((n) => /self-check failed .*relu output differs.*training on the CPU backend instead/i.test(n)), notices.join('\n'));
+  // And the run trains, on the CPU.
+  await pressTrain(page, 5 * MINUTE);
+  assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
+  assert.equal((await debugState(page)).backend?.backend ?? 'cpu', 'cpu');
+  assert.deepEqual(app.pageErrors, []);
+});
+
+test('outside test mode the self-check cannot be told to fail', { timeout: 15 * MINUTE }, async (t) => {
+  requireBuild();
+  const app = await openApp({ query: '?gpu_corrupt=relu&backend=webgpu&data=sample-mnist', webgpu: true });
+  t.after(() => app.close());
+  const line = await waitForBackend(app.page, 5 * MINUTE);
+  assert.equal(await app.page.locator('#backend-line').getAttribute('data-backend'), 'webgpu', line);
+  assert.match(line, /WebGPU/);
+});
