@@ -8,6 +8,16 @@
 // combination also gets "first_step_warm_ms": the first step of a second,
 // fresh model in the same engine (GPU kernels already compiled and tuned).
 //
+// The browser backends run on the app's "Check this machine" page
+// (www/bench.html, the same page users send reports from), all in one
+// headless Chromium: the script opens it with its URL options, presses Run
+// and reads window.benchReport. On WebGPU the page also counts what each
+// step asks of the GPU (www/gpu-counters.js: compute passes, dispatches,
+// pipelines and buffers created, bytes written and read back, submits),
+// printed after the table as "first step / median of the later steps" and
+// kept in each JSON line's "gpu_counts"; the page's whole report (adapter,
+// limits, self-check) is the last JSON line ({"kind":"machine-report"}).
+//
 // With the `page` backend it also times the app itself: page open to the
 // first finished training step (cnn on the built-in MNIST sample, CPU
 // backend), with a cold browser profile and again after a reload (warm:
@@ -17,6 +27,9 @@
 //                          [--backends native-cpu,native-wgpu,browser-cpu,browser-cpu-threads,browser-webgpu,page] [--budget 120]
 //                          [--threads N]   (browser-cpu-threads' pool size; default one per core)
 //                          [--memory-steps 2000]
+//                          [--kernels default|software]   (WebGPU; default: those for the adapter, as the app;
+//                                                          `default` on SwiftShader: what a hardware GPU is asked)
+//                          [--train-steps N]   (also a short training run on the page; default 0: none)
 //
 // --memory-steps N trains each combination on to step N and reports memory
 // after step 100 and step N ("memory" in its JSON line): the wasm module's
@@ -48,6 +61,11 @@ const budget = Number(arg('budget', '120'));
 // The threaded engine's pool size for browser-cpu-threads (default: one thread per core).
 const threads = Number(arg('threads', '0'));
 const memorySteps = Number(arg('memory-steps', '0'));
+// WebGPU's kernels on the bench page: auto (software ones on a software adapter, as the app), or forced.
+const kernels = arg('kernels', 'auto');
+if (!['auto', 'default', 'software'].includes(kernels)) throw new Error(`--kernels: '${kernels}' (default, software or auto)`);
+// A short real training run on the page after the benchmarks (cnn on the MNIST sample; 0: none).
+const trainSteps = Number(arg('train-steps', '0'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
 const results = [];
 
@@ -82,29 +100,81 @@ for (const b of backends.filter((x) => x.startsWith('native-'))) {
 
 const browserBackends = backends.filter((x) => x.startsWith('browser-')).map((x) => x.slice('browser-'.length));
 if (browserBackends.length) {
-  // The bench page is not part of the app: the server publishes it only when asked.
-  const server = await startServer({ port: 0, root: REPO, extraPaths: ['scripts/bench-page/'] });
+  // The app's "Check this machine" page (www/bench.html) is the one browser protocol: the script sets its URL
+  // options, presses Run and reads window.benchReport as it fills.
+  const server = await startServer({ port: 0, root: REPO });
+  const { context, close } = await launchChromium({ webgpu: browserBackends.includes('webgpu') });
   try {
-    for (const backend of browserBackends) {
-      const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });
-      try {
-        const page = context.pages()[0] ?? (await context.newPage());
-        await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${models}&batches=${batches}&budget=${budget}&threads=${threads}&memory_steps=${memorySteps}`);
-        let seen = 0;
-        for (;;) {
-          const { done, list, error } = await page.evaluate(() => ({ done: window.benchDone, list: window.benchResults, error: window.benchError }));
-          for (const r of list.slice(seen)) record(r);
-          seen = list.length;
-          if (error) console.log(`browser ${backend}: ${error}`);
-          if (done) break;
-          await page.waitForTimeout(1000);
+    const page = context.pages()[0] ?? (await context.newPage());
+    const query = new URLSearchParams({
+      backends: browserBackends.join(','),
+      models,
+      batches,
+      budget: String(budget),
+      threads: String(threads),
+      memory_steps: String(memorySteps),
+      kernels,
+      train_steps: String(trainSteps),
+    });
+    await page.goto(`${server.url}www/bench.html?${query}`);
+    await page.waitForFunction(() => !document.getElementById('run')?.disabled || window.benchDone, null, { timeout: 5 * 60_000 });
+    await page.click('#run');
+    let seen = 0;
+    const said = new Set();
+    let report = null;
+    for (;;) {
+      await page.waitForTimeout(1000);
+      const state = await page.evaluate(() => ({ done: window.benchDone, report: window.benchReport, error: window.benchError }));
+      report = state.report;
+      for (const r of report.results.slice(seen)) record(browserRecord(r));
+      seen = report.results.length;
+      for (const [b, e] of Object.entries(report.backends)) {
+        const line = `browser ${b}: ${e.status}${e.why ? ` (${e.why})` : ''}`;
+        if (!['ok', 'running'].includes(e.status) && !said.has(line)) {
+          said.add(line);
+          console.log(line);
         }
-      } finally {
-        await close();
       }
+      if (state.error) console.log(`bench page: ${state.error}`);
+      if (state.done) break;
     }
+    printGpuCounts(report);
+    if (report.self_check) {
+      const c = report.self_check;
+      console.log(`GPU self-check: ${c.ok ? `ok, ${c.compared.length} comparisons` : `FAILED: ${c.failure}`} (${c.ms} ms)`);
+    }
+    for (const t of report.training) {
+      console.log(`training run (cnn, MNIST sample, batch ${t.batch}, ${t.steps_done ?? 0} steps) on ${t.backend}: ${t.status}, test accuracy ${t.test_accuracy ?? '—'}, ${t.seconds ?? '—'} s`);
+    }
+    results.push({ kind: 'machine-report', report });
   } finally {
+    await close();
     await server.close();
+  }
+}
+
+/** A result of the bench page as the script's JSON line (backend named as before: browser-webgpu, browser-cpu-<n>t, browser-cpu). */
+function browserRecord(r) {
+  const backend = r.backend === 'cpu-threads' ? `browser-cpu-${r.threads}t` : `browser-${r.backend}`;
+  return { ...r, backend, page_backend: r.backend };
+}
+
+/** What a step asked of the GPU, per net and batch: the first step / the median of the later steps. */
+function printGpuCounts(report) {
+  const rows = report.results.filter((r) => r.gpu_counts);
+  if (!rows.length) return;
+  const kernelsUsed = report.backends.webgpu?.kernels ?? '?';
+  console.log(`WebGPU calls per step (${kernelsUsed} kernels; adapter: ${report.webgpu?.name ?? '?'}): first step / median of the later steps`);
+  const cols = [['passes', 'compute_passes'], ['dispatches', 'dispatches'], ['pipelines', 'pipelines_created'], ['buffers', 'buffers_created'],
+    ['buf KB', 'buffer_bytes_created', 1024], ['write KB', 'bytes_written', 1024], ['readbacks', 'readbacks'], ['read KB', 'bytes_read', 1024], ['submits', 'submits']];
+  console.log(`${'model'.padEnd(10)} ${'batch'.padStart(5)} ${cols.map(([h]) => h.padStart(15)).join(' ')}`);
+  for (const r of rows) {
+    const c = r.gpu_counts;
+    const cell = ([, k, unit = 1]) => {
+      const f = (v) => (v == null ? '—' : String(Math.round(v / unit)));
+      return `${f(c.first_step?.[k])} / ${f(c.later_steps_median?.[k])}`.padStart(15);
+    };
+    console.log(`${r.model.padEnd(10)} ${String(r.batch).padStart(5)} ${cols.map(cell).join(' ')}`);
   }
 }
 

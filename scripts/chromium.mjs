@@ -1,8 +1,9 @@
 // Headless Debian Chromium with a fresh profile, for the scripts that drive
-// the app or the bench page (bench.mjs, profile.mjs). `close()` also removes
-// the profile directory. CHROMIUM_EXTRA: more flags, space-separated (e.g.
-// `--enable-logging=stderr --enable-dawn-features=dump_shaders` with
-// DEBUG=pw:browser, to see the shaders a GPU process crash follows).
+// the app or its bench page, www/bench.html (bench.mjs, profile.mjs).
+// `close()` also removes the profile directory. CHROMIUM_EXTRA: more flags,
+// space-separated (e.g. `--enable-logging=stderr
+// --enable-dawn-features=dump_shaders` with DEBUG=pw:browser, to see the
+// shaders a GPU process crash follows).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

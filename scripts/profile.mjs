@@ -1,5 +1,6 @@
-// Where a browser training step spends its time: runs the bench page (the
-// peers' protocol, one model and batch) in headless Chromium with the
+// Where a browser training step spends its time: runs the "Check this
+// machine" page (www/bench.html: the peers' protocol, one backend, model and
+// batch; no self-check or training run) in headless Chromium with the
 // DevTools CPU profiler on in every worker (the training worker and, for the
 // threaded engine, each pool worker), then prints each worker's self time by
 // function and, with --callers, who called the functions matching a pattern.
@@ -37,8 +38,7 @@ const threads = arg('threads', '0');
 const top = Number(arg('top', '25'));
 const callers = arg('callers', null);
 
-// The bench page is not part of the app: the server publishes it only when asked.
-const server = await startServer({ port: 0, root: REPO, extraPaths: ['scripts/bench-page/'] });
+const server = await startServer({ port: 0, root: REPO });
 const { context, close } = await launchChromium({ webgpu: backend === 'webgpu' });
 
 try {
@@ -59,6 +59,7 @@ try {
     cdp.send('Target.sendMessageToTarget', { sessionId: path[0], message }).catch(reject);
   });
   const attached = async (path, info) => {
+    if (info.type === 'service_worker') return; // the offline cache, not the training
     workers.push({ path, url: info.url });
     await send(path, 'Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false }).catch(() => {});
     await send(path, 'Profiler.enable');
@@ -77,13 +78,18 @@ try {
   cdp.on('Target.receivedMessageFromTarget', (e) => received([e.sessionId], JSON.parse(e.message)));
   await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
 
-  await page.goto(`${server.url}scripts/bench-page/?backend=${backend}&models=${model}&batches=${batch}&budget=600&threads=${threads}`);
+  await page.goto(`${server.url}www/bench.html?backends=${backend}&models=${model}&batches=${batch}&budget=600&threads=${threads}&train_steps=0&selfcheck=0`);
+  await page.waitForFunction(() => !document.getElementById('run')?.disabled || window.benchDone, null, { timeout: 5 * 60_000 });
+  await page.click('#run');
   for (;;) {
     if (await page.evaluate(() => window.benchDone)) break;
     await page.waitForTimeout(500);
   }
-  const { results, error } = await page.evaluate(() => ({ results: window.benchResults, error: window.benchError }));
+  const { report, error } = await page.evaluate(() => ({ report: window.benchReport, error: window.benchError }));
   if (error) throw new Error(error);
+  const failed = report.backends[backend];
+  if (failed && failed.status !== 'ok') throw new Error(`${backend}: ${failed.status}${failed.why ? ` (${failed.why})` : ''}`);
+  const results = report.results;
   for (const r of results) console.log(`${r.model} ${r.backend} batch ${r.batch}: ${r.ms_per_step?.toFixed(1)} ms a step (median), warm first step ${r.first_step_warm_ms?.toFixed(0)} ms`);
 
   const short = (name) => name.replace(/\[[0-9a-f]{8,}\]/g, '');

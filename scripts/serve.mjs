@@ -291,8 +291,8 @@ async function dataFolder(dir) {
  *
  * - allowHosts: names it answers to besides LOCAL_HOSTS and `host` (a
  *   classroom server bound to 0.0.0.0 needs the machine's name or address).
- * - extraPaths: more of the root to publish, for callers that need test or
- *   benchmark pages (see parseExtraPath).
+ * - extraPaths: more of the root to publish, for callers that need test
+ *   pages (see parseExtraPath).
  * - dataDir: a folder published, read-only, under /data/.
  * - allowDataFrom: origins the page may fetch datasets from (see securityHeaders).
  */

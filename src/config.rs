@@ -132,7 +132,7 @@ pub struct ExperimentConfig {
     pub max_steps: Option<usize>,
     /// Training images held out for validation (paper: 5k of CIFAR-10's 50k).
     pub val_size: usize,
-    /// Pad-4 random crop + horizontal flip. `None`: on for CIFAR-10, off for MNIST.
+    /// Pad-4 random crop + horizontal flip. `None`: on for CIFAR-10/100, off for MNIST.
     pub augment: Option<bool>,
     /// Subtract the per-pixel mean of the training split (paper).
     pub mean_subtraction: bool,
@@ -234,7 +234,7 @@ impl ExperimentConfig {
     }
 
     pub fn augment_enabled(&self) -> bool {
-        self.augment.unwrap_or(self.dataset == DatasetKind::Cifar10)
+        self.augment.unwrap_or(self.dataset.is_cifar())
     }
 
     /// The net this config trains: its id, the dataset's input shape and
@@ -244,7 +244,7 @@ impl ExperimentConfig {
             model: self.model.clone(),
             channels: self.dataset.channels(),
             size: self.dataset.size(),
-            classes: crate::data::NUM_CLASSES,
+            classes: self.dataset.num_classes(),
             shortcut: self.shortcut,
             stem: self.stem,
             bn_momentum: self.bn_momentum,
@@ -348,19 +348,24 @@ impl ExperimentConfig {
     /// Problems that only show with a dataset in hand (sizes, channels).
     pub fn validate_against(&self, data: &crate::data::Dataset) -> Vec<FieldError> {
         let mut e = self.validate();
-        if data.kind.channels() != self.dataset.channels() || data.kind.size() != self.dataset.size() {
+        if data.kind.channels() != self.dataset.channels()
+            || data.kind.size() != self.dataset.size()
+            || data.kind.num_classes() != self.dataset.num_classes()
+        {
             e.push(err(
                 "dataset",
                 format!(
-                    "the config is for {} ({}x{}x{}) but the loaded data is {} ({}x{}x{})",
+                    "the config is for {} ({}x{}x{}, {} classes) but the loaded data is {} ({}x{}x{}, {} classes)",
                     self.dataset.id(),
                     self.dataset.channels(),
                     self.dataset.size(),
                     self.dataset.size(),
+                    self.dataset.num_classes(),
                     data.kind.id(),
                     data.kind.channels(),
                     data.kind.size(),
-                    data.kind.size()
+                    data.kind.size(),
+                    data.kind.num_classes()
                 ),
             ));
         }

@@ -686,7 +686,7 @@ fn train_help_has_a_flag_for_every_config_field() {
     assert!(line("--bn-momentum <").contains("Weight of the NEW batch in the running statistics"), "{help}");
     assert!(line("--warmup-steps <").contains("Steps of warm-up at the start"), "{help}");
     assert!(line("--schedule <").contains("[possible values: constant, multistep, cosine]"), "{help}");
-    assert!(line("--dataset <").contains("[possible values: mnist, fashion-mnist, cifar10]"), "{help}");
+    assert!(line("--dataset <").contains("[possible values: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse]"), "{help}");
 }
 
 /// `train --dry-run` with these arguments: the config it prints.
@@ -742,7 +742,7 @@ fn bad_enum_values_and_unknown_fields_are_refused_naming_them() {
         (&["--schedule", "cosin"], "[possible values: constant, multistep, cosine]"),
         (&["--set", "schedule=step"], "schedule: invalid value 'step' [possible values: constant, multistep, cosine]"),
         (&["--optimizer", "adamm"], "[possible values: sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop]"),
-        (&["--dataset", "cifar100"], "[possible values: mnist, fashion-mnist, cifar10]"),
+        (&["--dataset", "cifar1000"], "[possible values: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse]"),
         (&["--backend", "tpu"], "[possible values: cpu, wgpu, ndarray]"),
         (&["--set", "nonsense=1"], "unknown config field 'nonsense'"),
         (&["--set", "lr"], "expected FIELD=VALUE"),

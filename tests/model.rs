@@ -3,7 +3,7 @@
 use burn::prelude::*;
 use reslab::config::{ExperimentConfig, Shortcut, Stem};
 use reslab::data::DatasetKind;
-use reslab::model::{self, ModelId, Net, MODEL_IDS};
+use reslab::model::{self, ModelId, MODEL_IDS};
 
 fn cfg(model: &str, dataset: DatasetKind) -> ExperimentConfig {
     ExperimentConfig { model: model.into(), dataset, ..Default::default() }

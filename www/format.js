@@ -1,8 +1,10 @@
 // How the page writes numbers, sizes, durations and names, and how it reads
 // loose numbers from the engine. Pure functions: no DOM, no state.
 
-/** The names of the datasets, as the page shows them. */
-export const DATASET_NAMES = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', cifar10: 'CIFAR-10' };
+import { SCHEMA } from './schema.js';
+
+/** Dataset kinds' names, from the engine's schema (mnist → MNIST, cifar100-coarse → CIFAR-100 (20 superclasses), …). */
+export const DATASET_NAMES = Object.fromEntries(SCHEMA.fields.find((f) => f.name === 'dataset').values.map((c) => [c.value, c.label]));
 
 /** The dataset choices, as the page shows them. */
 export const SAMPLE_LABELS = { 'sample-mnist': 'Built-in MNIST sample', 'sample-cifar10': 'Built-in CIFAR-10 sample', user: 'Your files' };

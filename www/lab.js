@@ -7,6 +7,7 @@
 // URL is written with textContent only.
 
 import { FIELDS, formatField, parseField } from './state.js';
+import { DATASET_NAMES } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -152,7 +153,7 @@ export class LabPanel {
       this.showPlan($('preset-plan'), runs);
       this.showDuration('preset-duration', runs);
       // The paper's recipe holds out 5,000 validation images: the built-in samples are too small.
-      const names = { mnist: 'MNIST', cifar10: 'CIFAR-10', 'fashion-mnist': 'Fashion-MNIST' };
+      const names = DATASET_NAMES;
       const missing = [...new Set(runs.map((r) => r.config?.dataset))].filter((k) => !this.o.hasFullData(k)).map((k) => names[k] ?? k);
       const warn = $('preset-warning');
       warn.hidden = !(this.budget === 'paper' && missing.length);

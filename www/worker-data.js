@@ -27,7 +27,7 @@ const SAMPLES = {
   },
 };
 
-const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10']);
+const HINTS = new Set(['mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'cifar100-coarse']);
 
 /** Fetches one URL with progress; returns a Uint8Array. */
 async function fetchBytes(url, onProgress) {

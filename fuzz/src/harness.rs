@@ -71,7 +71,7 @@ pub fn cifar(bytes: &[u8]) -> usize {
     let mut ok = 0;
     match cifar::parse_cifar_batch("data_batch_1.bin", bytes) {
         Ok(set) => {
-            check_set(&set, cifar::CHANNELS, cifar::SIDE);
+            check_set(&set, cifar::CHANNELS, cifar::SIDE, NUM_CLASSES);
             assert_eq!(set.len() * cifar::RECORD_BYTES, bytes.len());
             ok += 1;
         }
@@ -150,10 +150,17 @@ pub fn load_files(bytes: &[u8]) -> usize {
     match crate::data::load_files(&files, hint) {
         Ok(d) => {
             check_dataset(&d);
+            // The hint decides the flavour; without one, a name with "fashion" in it does.
+            let named_fashion = files.iter().any(|(n, _)| n.to_ascii_lowercase().contains("fashion"));
             match d.kind {
-                DatasetKind::Cifar10 => {}
-                DatasetKind::FashionMnist => assert_eq!(hint, Some(DatasetKind::FashionMnist)),
-                DatasetKind::Mnist => assert_ne!(hint, Some(DatasetKind::FashionMnist)),
+                DatasetKind::Cifar10 | DatasetKind::Cifar100 => assert_ne!(hint, Some(DatasetKind::Cifar100Coarse)),
+                DatasetKind::Cifar100Coarse => assert_eq!(hint, Some(DatasetKind::Cifar100Coarse)),
+                DatasetKind::FashionMnist => {
+                    assert!(hint == Some(DatasetKind::FashionMnist) || (hint != Some(DatasetKind::Mnist) && named_fashion), "{hint:?}")
+                }
+                DatasetKind::Mnist => {
+                    assert!(hint == Some(DatasetKind::Mnist) || (hint != Some(DatasetKind::FashionMnist) && !named_fashion), "{hint:?}")
+                }
             }
             assert!(!d.source.is_empty());
             1
@@ -235,23 +242,23 @@ fn take<'a>(rest: &mut &'a [u8], n: usize) -> &'a [u8] {
 }
 
 fn check_dataset(d: &Dataset) {
-    check_set(&d.train, d.kind.channels(), d.kind.size());
-    check_set(&d.test, d.kind.channels(), d.kind.size());
+    check_set(&d.train, d.kind.channels(), d.kind.size(), d.num_classes());
+    check_set(&d.test, d.kind.channels(), d.kind.size(), d.num_classes());
     let info = d.info_json();
     assert_eq!(info["train"], d.train.len());
     assert_eq!(info["test"], d.test.len());
 }
 
-fn check_set(set: &ImageSet, channels: usize, side: usize) {
+fn check_set(set: &ImageSet, channels: usize, side: usize, classes: usize) {
     assert_eq!(
         (set.channels, set.height, set.width),
         (channels, side, side)
     );
     assert!(!set.is_empty());
     assert_eq!(set.images.len(), set.len() * channels * side * side);
-    assert!(set.labels.iter().all(|&l| (l as usize) < NUM_CLASSES));
+    assert!(set.labels.iter().all(|&l| (l as usize) < classes));
     assert_eq!(set.image(set.len() - 1).len(), set.pixels_per_image());
-    let counts = set.class_counts(NUM_CLASSES);
+    let counts = set.class_counts(classes);
     assert_eq!(counts.iter().sum::<usize>(), set.len());
 }
 

@@ -1,4 +1,10 @@
-//! CIFAR-10 binary batches.
+//! CIFAR-10 and CIFAR-100 binary batches.
+//!
+//! CIFAR-100's binary version (`cifar-100-binary.tar.gz`) is `train.bin`
+//! (50,000 records) and `test.bin` (10,000), each record 3074 bytes: the
+//! coarse label (0..=19, the superclass), the fine label (0..=99), then the
+//! image as in CIFAR-10. [`append_cifar100_batch`] keeps the one the user
+//! chose.
 //!
 //! The "binary version" of CIFAR-10 is five training batches
 //! `data_batch_1.bin` ... `data_batch_5.bin` and `test_batch.bin`, 10,000
@@ -70,6 +76,37 @@ pub fn append_cifar_batch(
     for rec in records {
         set.labels.push(rec[0]);
         set.images.extend_from_slice(&rec[1..]);
+    }
+    Ok(count)
+}
+
+/// Bytes of one CIFAR-100 record: coarse label + fine label + image.
+pub const RECORD_BYTES_100: usize = 2 + IMAGE_BYTES;
+
+/// [`append_cifar_batch`] for a CIFAR-100 batch, keeping the fine labels
+/// (0..=99) or, with `coarse`, the superclasses (0..=19).
+pub fn append_cifar100_batch(name: &str, bytes: &[u8], coarse: bool, set: &mut ImageSet) -> Result<usize, DataError> {
+    let err = |p| DataError::new(name, p);
+    if bytes.is_empty() {
+        return Err(err(Problem::Empty));
+    }
+    let count = bytes.len() / RECORD_BYTES_100;
+    if !bytes.len().is_multiple_of(RECORD_BYTES_100) {
+        let needed = (count + 1).saturating_mul(RECORD_BYTES_100);
+        return Err(err(Problem::Truncated { needed, found: bytes.len() }));
+    }
+    let (at, classes) = if coarse { (0, 20) } else { (1, 100) };
+    let records = bytes.chunks_exact(RECORD_BYTES_100);
+    if let Some((index, rec)) = records.clone().enumerate().find(|(_, r)| r[0] >= 20 || r[1] >= 100) {
+        let label = if rec[0] >= 20 { rec[0] } else { rec[1] };
+        return Err(err(Problem::LabelOutOfRange { index, label }));
+    }
+    debug_assert!(classes <= 100);
+    set.images.reserve(count * IMAGE_BYTES);
+    set.labels.reserve(count);
+    for rec in records {
+        set.labels.push(rec[at]);
+        set.images.extend_from_slice(&rec[2..]);
     }
     Ok(count)
 }

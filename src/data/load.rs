@@ -35,15 +35,25 @@ enum Role {
     IdxImages(Split),
     IdxLabels(Split),
     CifarBatch(Split),
+    Cifar100Batch(Split),
     Ignored,
 }
 
+/// The families of files that make one dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    Idx,
+    Cifar10,
+    Cifar100,
+}
+
 impl Role {
-    /// Which dataset family a role belongs to: IDX ones or CIFAR-10.
-    fn is_idx(self) -> Option<bool> {
+    /// Which dataset family a role belongs to.
+    fn family(self) -> Option<Family> {
         match self {
-            Role::IdxImages(_) | Role::IdxLabels(_) => Some(true),
-            Role::CifarBatch(_) => Some(false),
+            Role::IdxImages(_) | Role::IdxLabels(_) => Some(Family::Idx),
+            Role::CifarBatch(_) => Some(Family::Cifar10),
+            Role::Cifar100Batch(_) => Some(Family::Cifar100),
             Role::Ignored => None,
         }
     }
@@ -87,6 +97,8 @@ fn split_of(name: &str, base: &str) -> Result<Split, DataError> {
 /// macOS litter.
 fn is_ignorable(name: &str, base: &str) -> bool {
     base == "batches.meta.txt"
+        || base == "fine_label_names.txt"
+        || base == "coarse_label_names.txt"
         || base.starts_with("readme")
         || base.starts_with("license")
         || base == ".ds_store"
@@ -142,7 +154,14 @@ fn classify(name: &str, bytes: &[u8], in_archive: bool) -> Result<Role, DataErro
         return Ok(Role::Ignored);
     }
     if base.ends_with(".bin") {
-        return Ok(Role::CifarBatch(split_of(name, &base)?));
+        // CIFAR-100's are train.bin and test.bin (in cifar-100-binary/), with
+        // 3074-byte records; CIFAR-10's data_batch_N.bin and test_batch.bin.
+        let hundred = base == "train.bin"
+            || base == "test.bin"
+            || name.to_ascii_lowercase().contains("cifar-100")
+            || (bytes.len() % cifar::RECORD_BYTES_100 == 0 && bytes.len() % cifar::RECORD_BYTES != 0);
+        let split = split_of(name, &base)?;
+        return Ok(if hundred { Role::Cifar100Batch(split) } else { Role::CifarBatch(split) });
     }
     if let Some(what) = other_format(bytes) {
         return if in_archive {
@@ -228,10 +247,12 @@ fn describe_files(files: &[(String, Vec<u8>)]) -> String {
 
 /// Parse a set of files given as (file name, bytes) into a dataset.
 ///
-/// See the module documentation for how files are recognised. `hint` picks
-/// Fashion-MNIST over MNIST for IDX files, which are otherwise
-/// indistinguishable; it is ignored for CIFAR-10 files (the content decides
-/// the family, the hint only the flavour).
+/// See the module documentation for how files are recognised. The files
+/// decide the family (IDX, CIFAR-10, CIFAR-100); `hint` the flavour:
+/// Fashion-MNIST or MNIST for IDX files, whose content cannot tell them
+/// apart (without a hint, a file or folder name containing "fashion" means
+/// Fashion-MNIST), and CIFAR-100's fine labels (the default) or its coarse
+/// ones ([`DatasetKind::Cifar100Coarse`]).
 pub fn load_files(
     files: &[(String, Vec<u8>)],
     hint: Option<DatasetKind>,
@@ -280,7 +301,7 @@ pub fn load_files(
     };
     if let Some(other) = pieces
         .iter()
-        .find(|p| p.role.is_idx() != first.role.is_idx())
+        .find(|p| p.role.family() != first.role.family())
     {
         return Err(DataError::new(
             &other.name,
@@ -288,16 +309,27 @@ pub fn load_files(
         ));
     }
 
-    let (kind, train, test) = if first.role.is_idx() == Some(true) {
-        let kind = match hint {
-            Some(DatasetKind::FashionMnist) => DatasetKind::FashionMnist,
-            _ => DatasetKind::Mnist,
-        };
-        let (train, test) = assemble_idx(&pieces, &all)?;
-        (kind, train, test)
-    } else {
-        let (train, test) = assemble_cifar(&pieces, &all)?;
-        (DatasetKind::Cifar10, train, test)
+    let (kind, train, test) = match first.role.family() {
+        Some(Family::Idx) => {
+            let named_fashion = pieces.iter().any(|p| p.name.to_ascii_lowercase().contains("fashion"));
+            let kind = match hint {
+                Some(DatasetKind::FashionMnist) => DatasetKind::FashionMnist,
+                Some(DatasetKind::Mnist) => DatasetKind::Mnist,
+                _ if named_fashion => DatasetKind::FashionMnist,
+                _ => DatasetKind::Mnist,
+            };
+            let (train, test) = assemble_idx(&pieces, &all)?;
+            (kind, train, test)
+        }
+        Some(Family::Cifar100) => {
+            let kind = if hint == Some(DatasetKind::Cifar100Coarse) { DatasetKind::Cifar100Coarse } else { DatasetKind::Cifar100 };
+            let (train, test) = assemble_cifar(&pieces, &all, Some(kind == DatasetKind::Cifar100Coarse))?;
+            (kind, train, test)
+        }
+        _ => {
+            let (train, test) = assemble_cifar(&pieces, &all, None)?;
+            (DatasetKind::Cifar10, train, test)
+        }
     };
     Ok(Dataset {
         kind,
@@ -380,13 +412,14 @@ fn batch_order(name: &str) -> (String, u64, String) {
     (letters, number, base)
 }
 
-fn assemble_cifar(pieces: &[Piece], all: &str) -> Result<(ImageSet, ImageSet), DataError> {
+/// The CIFAR splits; `coarse`: None for CIFAR-10, else CIFAR-100 with its
+/// coarse (true) or fine (false) labels.
+fn assemble_cifar(pieces: &[Piece], all: &str, coarse: Option<bool>) -> Result<(ImageSet, ImageSet), DataError> {
     let mut splits = Vec::with_capacity(2);
+    let record = if coarse.is_some() { cifar::RECORD_BYTES_100 } else { cifar::RECORD_BYTES };
     for split in [Split::Train, Split::Test] {
-        let mut batches: Vec<&Piece> = pieces
-            .iter()
-            .filter(|p| p.role == Role::CifarBatch(split))
-            .collect();
+        let role = if coarse.is_some() { Role::Cifar100Batch(split) } else { Role::CifarBatch(split) };
+        let mut batches: Vec<&Piece> = pieces.iter().filter(|p| p.role == role).collect();
         batches.sort_by_cached_key(|p| batch_order(&p.name));
         if let Some(w) = batches
             .windows(2)
@@ -398,9 +431,11 @@ fn assemble_cifar(pieces: &[Piece], all: &str) -> Result<(ImageSet, ImageSet), D
             ));
         }
         if batches.is_empty() {
-            let what = match split {
-                Split::Train => "no training split (data_batch_1.bin ... data_batch_5.bin)",
-                Split::Test => "no test split (test_batch.bin)",
+            let what = match (split, coarse.is_some()) {
+                (Split::Train, false) => "no training split (data_batch_1.bin ... data_batch_5.bin)",
+                (Split::Test, false) => "no test split (test_batch.bin)",
+                (Split::Train, true) => "no training split (train.bin of cifar-100-binary)",
+                (Split::Test, true) => "no test split (test.bin of cifar-100-binary)",
             };
             return Err(DataError::new(all, Problem::Missing(what.into())));
         }
@@ -408,13 +443,16 @@ fn assemble_cifar(pieces: &[Piece], all: &str) -> Result<(ImageSet, ImageSet), D
         // batch straight into place.
         let total: usize = batches
             .iter()
-            .map(|p| p.bytes.len() / cifar::RECORD_BYTES)
+            .map(|p| p.bytes.len() / record)
             .sum();
         let mut set = ImageSet::empty(cifar::CHANNELS, cifar::SIDE, cifar::SIDE);
         set.images.reserve_exact(total * cifar::IMAGE_BYTES);
         set.labels.reserve_exact(total);
         for p in batches {
-            cifar::append_cifar_batch(&p.name, &p.bytes, &mut set)?;
+            match coarse {
+                None => cifar::append_cifar_batch(&p.name, &p.bytes, &mut set)?,
+                Some(c) => cifar::append_cifar100_batch(&p.name, &p.bytes, c, &mut set)?,
+            };
         }
         splits.push(set);
     }

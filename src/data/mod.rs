@@ -39,8 +39,34 @@ pub use prep::{Augment, Batcher, fill_batch, pixel_mean, split_train_val};
 /// keeping a malicious "zip bomb" from exhausting the browser's memory.
 pub const MAX_UNPACKED_BYTES: usize = 512 << 20;
 
-/// Every dataset here has ten classes.
+/// Classes of MNIST, Fashion-MNIST and CIFAR-10 (CIFAR-100 has 100 fine
+/// classes or 20 superclasses: [`DatasetKind::num_classes`]).
 pub const NUM_CLASSES: usize = 10;
+
+/// CIFAR-100's fine classes, in label order (the archive's `fine_label_names.txt`).
+pub const CIFAR100_FINE: [&str; 100] = [
+        "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle",
+        "bottle", "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle",
+        "caterpillar", "cattle", "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch",
+        "crab", "crocodile", "cup", "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox",
+        "girl", "hamster", "house", "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard",
+        "lion", "lizard", "lobster", "man", "maple_tree", "motorcycle", "mountain", "mouse",
+        "mushroom", "oak_tree", "orange", "orchid", "otter", "palm_tree", "pear", "pickup_truck",
+        "pine_tree", "plain", "plate", "poppy", "porcupine", "possum", "rabbit", "raccoon", "ray",
+        "road", "rocket", "rose", "sea", "seal", "shark", "shrew", "skunk", "skyscraper", "snail",
+        "snake", "spider", "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank",
+        "telephone", "television", "tiger", "tractor", "train", "trout", "tulip", "turtle",
+        "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+];
+
+/// CIFAR-100's superclasses, in label order (`coarse_label_names.txt`).
+pub const CIFAR100_COARSE: [&str; 20] = [
+        "aquatic_mammals", "fish", "flowers", "food_containers", "fruit_and_vegetables",
+        "household_electrical_devices", "household_furniture", "insects", "large_carnivores",
+        "large_man-made_outdoor_things", "large_natural_outdoor_scenes",
+        "large_omnivores_and_herbivores", "medium_mammals", "non-insect_invertebrates", "people",
+        "reptiles", "small_mammals", "trees", "vehicles_1", "vehicles_2",
+];
 
 /// Which dataset a [`Dataset`] holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -49,13 +75,19 @@ pub enum DatasetKind {
     Mnist,
     FashionMnist,
     Cifar10,
+    /// CIFAR-100 with its 100 fine labels.
+    Cifar100,
+    /// CIFAR-100 with its 20 coarse labels (superclasses).
+    Cifar100Coarse,
 }
 
 impl DatasetKind {
-    pub const ALL: [DatasetKind; 3] = [
+    pub const ALL: [DatasetKind; 5] = [
         DatasetKind::Mnist,
         DatasetKind::FashionMnist,
         DatasetKind::Cifar10,
+        DatasetKind::Cifar100,
+        DatasetKind::Cifar100Coarse,
     ];
 
     /// Stable identifier, the same as the JSON form: "mnist", "fashion-mnist", "cifar10".
@@ -64,6 +96,8 @@ impl DatasetKind {
             DatasetKind::Mnist => "mnist",
             DatasetKind::FashionMnist => "fashion-mnist",
             DatasetKind::Cifar10 => "cifar10",
+            DatasetKind::Cifar100 => "cifar100",
+            DatasetKind::Cifar100Coarse => "cifar100-coarse",
         }
     }
 
@@ -73,6 +107,8 @@ impl DatasetKind {
             DatasetKind::Mnist => "MNIST",
             DatasetKind::FashionMnist => "Fashion-MNIST",
             DatasetKind::Cifar10 => "CIFAR-10",
+            DatasetKind::Cifar100 => "CIFAR-100 (100 classes)",
+            DatasetKind::Cifar100Coarse => "CIFAR-100 (20 superclasses)",
         }
     }
 
@@ -88,6 +124,8 @@ impl DatasetKind {
             "mnist" => Some(DatasetKind::Mnist),
             "fashionmnist" | "fashion" => Some(DatasetKind::FashionMnist),
             "cifar10" | "cifar" => Some(DatasetKind::Cifar10),
+            "cifar100" | "cifar100fine" => Some(DatasetKind::Cifar100),
+            "cifar100coarse" | "cifar20" => Some(DatasetKind::Cifar100Coarse),
             _ => None,
         }
     }
@@ -95,15 +133,25 @@ impl DatasetKind {
     pub fn channels(&self) -> usize {
         match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => 1,
-            DatasetKind::Cifar10 => 3,
+            DatasetKind::Cifar10 | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => 3,
         }
+    }
+
+    /// Classes the labels run over.
+    pub fn num_classes(&self) -> usize {
+        self.class_names().len()
+    }
+
+    /// The CIFAR kinds (3x32x32 images, recognised as one family of files).
+    pub fn is_cifar(&self) -> bool {
+        self.channels() == 3
     }
 
     /// Image side in pixels (images are square): 28 or 32.
     pub fn size(&self) -> usize {
         match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => idx::SIDE,
-            DatasetKind::Cifar10 => cifar::SIDE,
+            DatasetKind::Cifar10 | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => cifar::SIDE,
         }
     }
 
@@ -134,6 +182,8 @@ impl DatasetKind {
                 "ship",
                 "truck",
             ],
+            DatasetKind::Cifar100 => &CIFAR100_FINE,
+            DatasetKind::Cifar100Coarse => &CIFAR100_COARSE,
         }
     }
 }
@@ -253,7 +303,7 @@ pub struct Dataset {
 
 impl Dataset {
     pub fn num_classes(&self) -> usize {
-        NUM_CLASSES
+        self.kind.num_classes()
     }
 
     /// A summary for the UI and for logs.
@@ -299,7 +349,13 @@ mod tests {
                 serde_json::from_value::<DatasetKind>(serde_json::json!(k.id())).unwrap(),
                 k
             );
-            assert_eq!(k.class_names().len(), NUM_CLASSES);
+            assert_eq!(k.class_names().len(), k.num_classes());
+            let want = match k {
+                DatasetKind::Cifar100 => 100,
+                DatasetKind::Cifar100Coarse => 20,
+                _ => NUM_CLASSES,
+            };
+            assert_eq!(k.num_classes(), want);
         }
         assert_eq!(DatasetKind::parse("CIFAR-10"), Some(DatasetKind::Cifar10));
         assert_eq!(

@@ -23,7 +23,7 @@ pub fn sample_paths(kind: DatasetKind) -> Option<&'static [&'static str]> {
             "mnist/t10k-labels-idx1-ubyte.gz",
         ]),
         DatasetKind::Cifar10 => Some(&["cifar10/cifar-10-sample-binary.tar.gz"]),
-        DatasetKind::FashionMnist => None,
+        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => None,
     }
 }
 
@@ -32,7 +32,7 @@ pub fn sample_sizes(kind: DatasetKind) -> Option<(usize, usize)> {
     match kind {
         DatasetKind::Mnist => Some((10_000, 2_000)),
         DatasetKind::Cifar10 => Some((2_000, 500)),
-        DatasetKind::FashionMnist => None,
+        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => None,
     }
 }
 
@@ -47,7 +47,7 @@ macro_rules! asset {
 }
 
 /// The sample files for `kind` as (file name, bytes), ready for
-/// [`load_files`]; None for Fashion-MNIST (no sample is shipped).
+/// [`load_files`]; None for Fashion-MNIST and CIFAR-100 (no sample is shipped).
 #[cfg(not(target_family = "wasm"))]
 pub fn builtin_files(kind: DatasetKind) -> Option<Vec<(String, Vec<u8>)>> {
     let files: &[(&str, &[u8])] = match kind {
@@ -58,7 +58,7 @@ pub fn builtin_files(kind: DatasetKind) -> Option<Vec<(String, Vec<u8>)>> {
             asset!("mnist/t10k-labels-idx1-ubyte.gz"),
         ],
         DatasetKind::Cifar10 => &[asset!("cifar10/cifar-10-sample-binary.tar.gz")],
-        DatasetKind::FashionMnist => return None,
+        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => return None,
     };
     Some(
         files

@@ -164,7 +164,10 @@ pub struct TestReport {
 /// mean of the same training images and validation split as the run's), so
 /// the numbers match the run's result.
 pub async fn evaluate_test(net: &Net, cfg: &ExperimentConfig, data: &Dataset, device: &Device) -> Result<TestReport, String> {
-    if data.kind.channels() != cfg.dataset.channels() || data.kind.size() != cfg.dataset.size() {
+    if data.kind.channels() != cfg.dataset.channels()
+        || data.kind.size() != cfg.dataset.size()
+        || data.kind.num_classes() != cfg.dataset.num_classes()
+    {
         return Err(format!("the model is for {} images but the dataset is {}", cfg.dataset.display_name(), data.kind.display_name()));
     }
     check_architecture(net, cfg)?;

@@ -220,12 +220,12 @@ describe('the real repository as the root', () => {
     await assertHidden(fixture.port, '/.git/config', '[remote "origin"]');
   });
 
-  test('test and benchmark pages are served only when the caller asks (extraPaths)', async () => {
+  test('test pages are served only when the caller asks (extraPaths)', async () => {
     const page = readFileSync(join(REPO, 'tests/e2e/engine/index.html'), 'utf8');
     await assertHidden(srv.port, '/tests/e2e/engine/index.html', page);
-    const withPages = await startServer({ port: 0, root: REPO, extraPaths: ['tests/e2e/engine/', 'scripts/bench-page/'] });
+    const withPages = await startServer({ port: 0, root: REPO, extraPaths: ['tests/e2e/engine/'] });
     try {
-      for (const p of ['/tests/e2e/engine/index.html', '/tests/e2e/engine/', '/tests/e2e/engine/worker.js', '/scripts/bench-page/', '/www/app.js']) {
+      for (const p of ['/tests/e2e/engine/index.html', '/tests/e2e/engine/', '/tests/e2e/engine/worker.js', '/www/app.js', '/www/bench.html']) {
         assert.equal((await get(withPages.port, p)).status, 200, p);
       }
       assert.equal((await get(withPages.port, '/tests/e2e/engine/')).body.toString(), page);
