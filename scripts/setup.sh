@@ -3,16 +3,20 @@
 # the wasm target and std's sources, wasm-bindgen-cli (pinned to the crate's wasm-bindgen),
 # npm packages (uPlot, playwright-core, binaryen), and Debian's Chromium +
 # ChromeDriver for the browser tests (with `--browser`).
+# `--wasm-pack`: also wasm-pack, pinned (README, "wasm-pack"); nothing else
+# uses it (scripts/build-web.sh and scripts/test do not).
 # `--check`: install nothing; name what is missing and exit 1 if anything is
 # (scripts/build-web.sh runs this first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_BINDGEN_VERSION=0.2.130   # keep equal to the wasm-bindgen pin in Cargo.toml
-need_browser=0 check=0
+WASM_PACK_VERSION=0.15.1
+need_browser=0 check=0 need_wasm_pack=0
 for a in "$@"; do
   case "$a" in
     --browser) need_browser=1 ;;
+    --wasm-pack) need_wasm_pack=1 ;;
     --check) check=1 ;;
   esac
 done
@@ -39,6 +43,10 @@ fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   # Not --locked: a dependency pinned in its lock file was yanked from crates.io.
   want "wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)" && cargo install wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"
+fi
+if [ "$need_wasm_pack" = 1 ] && ! wasm-pack --version 2>/dev/null | grep -q " $WASM_PACK_VERSION\$"; then
+  # It finds the wasm-bindgen above on PATH (same version as the lock file's), so it downloads nothing.
+  want "wasm-pack $WASM_PACK_VERSION (a few minutes, once)" && cargo install wasm-pack --version "=$WASM_PACK_VERSION" --locked
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   want "the npm packages (uPlot, playwright-core, binaryen)" && npm ci --no-audit --no-fund

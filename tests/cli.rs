@@ -1,4 +1,5 @@
 //! The `reslab` binary, as a user runs it.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 mod common;
 

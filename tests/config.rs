@@ -1,4 +1,5 @@
 //! Experiment configs: JSON round trip and one clear message per kind of mistake.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 use reslab::config::{ExperimentConfig, Schedule, Shortcut};
 use reslab::data::DatasetKind;

@@ -5,6 +5,7 @@
 //! next to the repository; see tests/common/mod.rs) when they are there, else
 //! the built-in samples are: each test checks the known facts of the data it
 //! read. They are read once per test binary and shared between tests.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! and the loader's choices, on files built here from real images (the
 //! built-in CIFAR-10 and MNIST samples), and a net with a 100-class head
 //! trained on them.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 use burn::prelude::*;
 use reslab::config::ExperimentConfig;

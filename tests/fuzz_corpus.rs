@@ -8,6 +8,7 @@
 //! The entry points live in `fuzz/src/harness.rs`, included here by path as
 //! in the fuzz crate, so both run exactly the same code (including the
 //! decoding of `load_files`'s structured input).
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 use reslab::data; // the harness names the parsers `crate::data`
 use std::panic::catch_unwind;

@@ -1,6 +1,7 @@
 //! The lab's core on the CPU backend with real data: model files, layer
 //! responses (Fig. 7), continuing training from a model, evaluation of a kept
 //! model, and a preset's smoke runs.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 use burn::prelude::*;
 use reslab::config::ExperimentConfig;

@@ -1,4 +1,5 @@
 //! The model zoo against the paper's numbers and independent references.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 use burn::prelude::*;
 use reslab::config::{ExperimentConfig, Shortcut, Stem};

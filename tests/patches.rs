@@ -4,6 +4,7 @@
 //! versions with only a warning and every speed-up would vanish without an
 //! error. This test fails instead: the lock file must resolve both crates to
 //! the vendored paths, once, with no unused patch.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 fn lock_entries(lock: &str, name: &str) -> Vec<String> {
     lock.split("[[package]]")

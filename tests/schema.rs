@@ -1,5 +1,6 @@
 //! The config schema: one declaration per field, ranges that agree with
 //! `ExperimentConfig::validate`, and the page's copy (`www/schema.js`) current.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 use reslab::config::ExperimentConfig;
 use reslab::schema::{self, Field};

@@ -1,4 +1,5 @@
 //! The training loop on the CPU backend: real data, real optimisation.
+#![cfg(not(target_family = "wasm"))] // native only: `wasm-pack test` builds every test target for wasm
 
 mod common;
 
