@@ -37,6 +37,22 @@ pub fn parse_cifar_batch(name: &str, bytes: &[u8]) -> Result<ImageSet, DataError
     Ok(set)
 }
 
+/// The number of `record`-byte records in a batch: no bytes is
+/// [`Problem::Empty`], a length that is not a whole number of records
+/// [`Problem::Truncated`] (the last record is cut short).
+fn whole_records(name: &str, bytes: &[u8], record: usize) -> Result<usize, DataError> {
+    if bytes.is_empty() {
+        return Err(DataError::new(name, Problem::Empty));
+    }
+    let count = bytes.len() / record;
+    if !bytes.len().is_multiple_of(record) {
+        // Saturating: `needed` is only reported, and the length is real memory anyway.
+        let needed = (count + 1).saturating_mul(record);
+        return Err(DataError::new(name, Problem::Truncated { needed, found: bytes.len() }));
+    }
+    Ok(count)
+}
+
 /// Like [`parse_cifar_batch`], but appends to `set` (which must hold 3x32x32
 /// images), so that several batches are assembled with a single copy.
 /// On error, `set` is left unchanged. Returns the number of records added.
@@ -46,18 +62,7 @@ pub fn append_cifar_batch(
     set: &mut ImageSet,
 ) -> Result<usize, DataError> {
     let err = |p| DataError::new(name, p);
-    if bytes.is_empty() {
-        return Err(err(Problem::Empty));
-    }
-    let count = bytes.len() / RECORD_BYTES;
-    if !bytes.len().is_multiple_of(RECORD_BYTES) {
-        // Saturating: `needed` is only reported, and the length is real memory anyway.
-        let needed = (count + 1).saturating_mul(RECORD_BYTES);
-        return Err(err(Problem::Truncated {
-            needed,
-            found: bytes.len(),
-        }));
-    }
+    let count = whole_records(name, bytes, RECORD_BYTES)?;
     // Check all labels before copying anything.
     let records = bytes.chunks_exact(RECORD_BYTES);
     if let Some((index, rec)) = records
@@ -87,14 +92,7 @@ pub const RECORD_BYTES_100: usize = 2 + IMAGE_BYTES;
 /// (0..=99) or, with `coarse`, the superclasses (0..=19).
 pub fn append_cifar100_batch(name: &str, bytes: &[u8], coarse: bool, set: &mut ImageSet) -> Result<usize, DataError> {
     let err = |p| DataError::new(name, p);
-    if bytes.is_empty() {
-        return Err(err(Problem::Empty));
-    }
-    let count = bytes.len() / RECORD_BYTES_100;
-    if !bytes.len().is_multiple_of(RECORD_BYTES_100) {
-        let needed = (count + 1).saturating_mul(RECORD_BYTES_100);
-        return Err(err(Problem::Truncated { needed, found: bytes.len() }));
-    }
+    let count = whole_records(name, bytes, RECORD_BYTES_100)?;
     let (at, classes) = if coarse { (0, 20) } else { (1, 100) };
     let records = bytes.chunks_exact(RECORD_BYTES_100);
     if let Some((index, rec)) = records.clone().enumerate().find(|(_, r)| r[0] >= 20 || r[1] >= 100) {
