@@ -50,9 +50,10 @@ opt_key() { # <module.wasm> <extra flags…>: the cache key of its optimised out
 }
 run_wasm_opt() { # <module.wasm> <key> <extra flags…>: writes the cache entry
   local wasm=$1 key=$2; shift 2
+  local tmp="$wasm_opt_cache/$key.$$.$RANDOM.tmp"   # another build may be optimising the same module
   node node_modules/binaryen/bin/wasm-opt -Oz --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue "$@" \
-    "$wasm" -o "$wasm_opt_cache/$key.tmp" && mv "$wasm_opt_cache/$key.tmp" "$wasm_opt_cache/$key.wasm"
+    "$wasm" -o "$tmp" && mv "$tmp" "$wasm_opt_cache/$key.wasm"
   ls -t "$wasm_opt_cache"/*.wasm | tail -n +9 | xargs -r rm -f   # keep the last eight
 }
 optimise() { # <module.wasm> <extra wasm-opt flags…>
@@ -115,7 +116,9 @@ mkdir -p "$logs"
 # with scripts/first-start.mjs on a 2-core machine).
 if [ ! -f "$target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm" ] ||
   [ ! -f "$mt_target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm" ]; then
-  say "first build of the two engines: about 12 min on a 2-core machine (Burn is compiled twice), less with more cores; this one has $cores"
+  if [ "$later" = 1 ]; then then_opt="; wasm-opt then runs in the background, after the server is up"
+  else then_opt=", then about 8 min of wasm-opt"; fi
+  say "first build of the two engines (Burn compiled for wasm twice): about 11 min on a 2-core machine, less with more cores (this one has $cores)$then_opt"
 else
   say "rebuilding the engines: seconds when no source changed, 1-3 min after a change"
 fi
@@ -158,9 +161,10 @@ compiled() { grep -c '^ *Compiling ' "$1" 2>/dev/null || true; }
 mmss() { printf '%d min %02d s' $(($1 / 60)) $(($1 % 60)); }
 
 if [ "$cores" -gt 1 ] && [ "${RESLAB_BUILD_PARALLEL:-1}" != 0 ]; then
-  # Both at once: each build has long stretches where one big crate keeps a
-  # single core busy (Burn's and CubeCL's largest), which the other build
-  # fills. Their output goes to log files; a progress line says where each is.
+  # Both at once, their output in log files and one progress line for both.
+  # On 2 cores this takes as long as one after the other (BENCHMARKS.md,
+  # "First start"); with more cores, the other build can use the cores one
+  # build leaves idle while a single large crate compiles.
   say "cargo build: the full engine and the threaded CPU engine, side by side (logs: $logs/)"
   full_total=$(crates wgpu); threads_total=$(( $(crates threads) + 20 ))   # downloads the crates on a first build
   build_full >"$logs/engine.log" 2>&1 &
@@ -219,7 +223,7 @@ node scripts/vendor.mjs
 # optimised module moved into pkg/ in one rename, and only if pkg/ still holds
 # the module it was made from (a newer build may have replaced it).
 if [ ${#deferred[@]} -gt 0 ]; then
-  say "pkg/ holds the modules as compiled (about twice the size, the same code); wasm-opt -Oz is optimising them in the background (about 6 min on 2 cores) and replaces them in pkg/ when done; a reload then loads them"
+  say "pkg/ holds the modules as compiled (about twice the size, the same code); wasm-opt -Oz is optimising them in the background (about 7 min on 2 cores) and replaces them in pkg/ when done; a reload then loads them"
   (
     t0=$(date +%s)
     for d in "${deferred[@]}"; do

@@ -36,7 +36,10 @@ const work = workArg ? resolve(workArg) : mkdtempSync(join(tmpdir(), 'reslab-fir
 const QUERY = '?backend=cpu&data=sample-mnist&model=cnn&optimizer=adam&lr=0.001&batch_size=32&max_steps=60&test_limit=500';
 
 const say = (s) => console.error(`[first-start] ${s}`);
-const mmss = (ms) => `${Math.floor(ms / 60000)} min ${String(Math.round((ms % 60000) / 1000)).padStart(2, '0')} s`;
+const mmss = (ms) => {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+};
 
 function prepare() {
   if (existsSync(join(work, 'reslab'))) throw new Error(`${work}/reslab exists: give an empty or new folder`);
@@ -68,11 +71,12 @@ function serve(name) {
   const proc = spawn('./scripts/serve', [], { cwd: join(work, 'reslab'), env: env(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const log = [];
   const lines = (d) => {
-    for (const l of String(d).split('\n')) {
+    for (const raw of String(d).split('\n')) {
+      const l = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/.*\r/, ''); // no colours, the last state of a progress line
       if (!l.trim()) continue;
       const stamped = `${mmss(Date.now() - t0).padStart(12)}  ${l}`;
       log.push(stamped);
-      if (/^\[(build-web|setup)\]|ResLab on|error/i.test(l)) say(`${name}: ${stamped.trim()}`);
+      if (/^\[(build-web|setup)\]|^ResLab on|^error/.test(l)) say(`${name}: ${stamped.trim()}`);
     }
   };
   return new Promise((res, rej) => {
@@ -107,7 +111,8 @@ async function trains(url) {
       { timeout: 600_000, polling: 500 },
     );
     const status = await page.locator('#run-status').getAttribute('data-status');
-    const acc = (await page.getByTestId('test-accuracy').textContent().catch(() => '')).trim();
+    if (status === 'finished') await page.getByTestId('test-accuracy').waitFor({ state: 'visible', timeout: 60_000 });
+    const acc = status === 'finished' ? (await page.getByTestId('test-accuracy').textContent()).trim() : '';
     if (status !== 'finished') throw new Error(`the run ended ${status}: ${(await page.locator('#run-message').textContent()).trim()}`);
     return acc;
   } finally {
