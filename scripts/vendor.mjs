@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Copies the browser libraries ResLab uses from node_modules into www/vendor/
+// Copies the browser libraries ResLab uses (uPlot, fflate) from node_modules into www/vendor/
 // (git-ignored), so the page never loads anything from a CDN.
 //
 //   node scripts/vendor.mjs        (also run by `npm install` as postinstall)
@@ -16,6 +16,9 @@ const files = [
   ['uplot/dist/uPlot.esm.js', 'uPlot.esm.js'],
   ['uplot/dist/uPlot.min.css', 'uPlot.min.css'],
   ['uplot/LICENSE', 'uPlot.LICENSE.txt'],
+  // Reading a .zip of pictures in the page (www/picture-worker.js).
+  ['fflate/esm/browser.js', 'fflate.js'],
+  ['fflate/LICENSE', 'fflate.LICENSE.txt'],
 ];
 
 async function exists(p) {
@@ -36,8 +39,9 @@ async function main() {
   }
   const pkg = JSON.parse(await readFile(join(root, 'node_modules', 'uplot', 'package.json'), 'utf8'));
   versions.uplot = pkg.version;
+  versions.fflate = JSON.parse(await readFile(join(root, 'node_modules', 'fflate', 'package.json'), 'utf8')).version;
   await writeFile(join(outDir, 'VERSIONS.json'), JSON.stringify(versions, null, 2) + '\n');
-  console.log(`vendor: copied ${files.length} files to ${outDir} (uPlot ${pkg.version})`);
+  console.log(`vendor: copied ${files.length} files to ${outDir} (uPlot ${pkg.version}, fflate ${versions.fflate})`);
 }
 
 main().catch((err) => {

@@ -163,7 +163,7 @@ async fn time_steps(
     let ad = device.clone().autodiff();
     ad.seed(1234);
     let mut model = cfg.build_net(&ad)?;
-    let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
+    let input = cfg.model_spec().input();
     let params = crate::model::trainable_params(&model, &cfg.model, input);
     let mut optim = crate::optim::build(&cfg);
     let ce = CrossEntropyLoss::new(None, &ad);

@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::images::{self, ImportOptions};
 use crate::data::DatasetKind;
+pub use crate::data::ImageFit;
 pub use crate::model::{ModelId, ModelSpec, Shortcut, Stem};
 use crate::model::Net;
 
@@ -87,8 +89,16 @@ impl Schedule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExperimentConfig {
-    /// What the net reads: mnist, fashion-mnist or cifar10 (sets the input shape).
+    /// What the net reads: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse, or images (your own pictures in class folders). Sets the input shape.
     pub dataset: DatasetKind,
+    /// Side of the square input your pictures are resized to (dataset images): 32, 64, 96, 128 or 224 pixels.
+    pub image_size: usize,
+    /// How a picture that is not square becomes square (dataset images): crop (its centre square) or pad (the whole picture on a black border).
+    pub image_fit: ImageFit,
+    /// Share of each class held out as test pictures when your pictures have no test/ folder (dataset images).
+    pub test_fraction: f64,
+    /// Classes of your pictures (dataset images): set from their class folders when they are imported. `None` for the standard sets, whose class count is fixed.
+    pub classes: Option<usize>,
     /// Canonical model id: resnet20, plain56, resnet50, vgg16, mlp, cnn, …
     pub model: String,
     /// Shortcut where the shape changes (paper §3.3): a = identity + zero-pad, b = 1×1 projection.
@@ -132,7 +142,7 @@ pub struct ExperimentConfig {
     pub max_steps: Option<usize>,
     /// Training images held out for validation (paper: 5k of CIFAR-10's 50k).
     pub val_size: usize,
-    /// Pad-4 random crop + horizontal flip. `None`: on for CIFAR-10/100, off for MNIST.
+    /// Pad-4 random crop + horizontal flip. `None`: on for CIFAR-10/100 and your pictures, off for MNIST.
     pub augment: Option<bool>,
     /// Subtract the per-pixel mean of the training split (paper).
     pub mean_subtraction: bool,
@@ -152,6 +162,10 @@ impl Default for ExperimentConfig {
     fn default() -> Self {
         Self {
             dataset: DatasetKind::Mnist,
+            image_size: images::DEFAULT_SIZE,
+            image_fit: ImageFit::Crop,
+            test_fraction: 0.2,
+            classes: None,
             model: "cnn".into(),
             shortcut: Shortcut::A,
             stem: Stem::Auto,
@@ -234,7 +248,31 @@ impl ExperimentConfig {
     }
 
     pub fn augment_enabled(&self) -> bool {
-        self.augment.unwrap_or(self.dataset.is_cifar())
+        self.augment.unwrap_or(self.dataset.is_cifar() || self.dataset == DatasetKind::Images)
+    }
+
+    /// Side of the net's square input: the dataset's (28, 32), or for your
+    /// pictures `image_size`.
+    pub fn input_size(&self) -> usize {
+        match self.dataset {
+            DatasetKind::Images => self.image_size,
+            kind => kind.size(),
+        }
+    }
+
+    /// Classes the net predicts: the dataset's, or for your pictures
+    /// `classes` (2, the least there can be, until the pictures are imported
+    /// and fill it in; `validate` refuses to train before that).
+    pub fn num_classes(&self) -> usize {
+        match self.dataset {
+            DatasetKind::Images => self.classes.unwrap_or(images::MIN_CLASSES),
+            kind => kind.num_classes(),
+        }
+    }
+
+    /// How to import pictures for this config (dataset images).
+    pub fn import_options(&self) -> ImportOptions {
+        ImportOptions { size: self.image_size, fit: self.image_fit, test_fraction: self.test_fraction, seed: self.seed }
     }
 
     /// The net this config trains: its id, the dataset's input shape and
@@ -243,8 +281,8 @@ impl ExperimentConfig {
         ModelSpec {
             model: self.model.clone(),
             channels: self.dataset.channels(),
-            size: self.dataset.size(),
-            classes: self.dataset.num_classes(),
+            size: self.input_size(),
+            classes: self.num_classes(),
             shortcut: self.shortcut,
             stem: self.stem,
             bn_momentum: self.bn_momentum,
@@ -342,32 +380,52 @@ impl ExperimentConfig {
                 e.push(err("val_size", format!("val_size ({}) must be smaller than train_limit ({n})", self.val_size)));
             }
         }
+        if !images::SIZES.contains(&self.image_size) {
+            e.push(err("image_size", format!("image size must be 32, 64, 96, 128 or 224 pixels (got {})", self.image_size)));
+        }
+        if !(self.test_fraction.is_finite() && self.test_fraction > 0.0 && self.test_fraction < 1.0) {
+            e.push(err("test_fraction", format!("the test share must be between 0 and 1, e.g. 0.2 (got {})", self.test_fraction)));
+        }
+        let (lo, hi) = (images::MIN_CLASSES, images::MAX_CLASSES);
+        match (self.dataset, self.classes) {
+            (_, Some(n)) if !(lo..=hi).contains(&n) => e.push(err("classes", format!("classes must be {lo} to {hi} (got {n})"))),
+            (DatasetKind::Images, None) => e.push(err(
+                "classes",
+                "the class count comes from your pictures' class folders: import them first (or set classes)",
+            )),
+            (DatasetKind::Images, Some(_)) | (_, None) => {}
+            (kind, Some(n)) if n != kind.num_classes() => e.push(err(
+                "classes",
+                format!("{} has {} classes, not {n} (leave classes empty for the standard sets)", kind.display_name(), kind.num_classes()),
+            )),
+            _ => {}
+        }
         e
     }
 
-    /// Problems that only show with a dataset in hand (sizes, channels).
+    /// Whether `data` fits the net this config builds (channels, size,
+    /// classes, and pictures for a config of pictures); if not, a sentence
+    /// naming both.
+    pub fn input_mismatch(&self, data: &crate::data::Dataset) -> Option<String> {
+        let (c, s, k) = (self.dataset.channels(), self.input_size(), self.num_classes());
+        let pictures = (self.dataset == DatasetKind::Images) != (data.kind == DatasetKind::Images);
+        (pictures || data.channels() != c || data.size() != s || data.num_classes() != k).then(|| {
+            format!("the config is for {} ({c}x{s}x{s}, {k} classes) but the loaded data is {}", self.dataset.id(), data.shape_text())
+        })
+    }
+
+    /// Problems that only show with a dataset in hand (sizes, channels,
+    /// classes).
     pub fn validate_against(&self, data: &crate::data::Dataset) -> Vec<FieldError> {
         let mut e = self.validate();
-        if data.kind.channels() != self.dataset.channels()
-            || data.kind.size() != self.dataset.size()
-            || data.kind.num_classes() != self.dataset.num_classes()
-        {
-            e.push(err(
-                "dataset",
-                format!(
-                    "the config is for {} ({}x{}x{}, {} classes) but the loaded data is {} ({}x{}x{}, {} classes)",
-                    self.dataset.id(),
-                    self.dataset.channels(),
-                    self.dataset.size(),
-                    self.dataset.size(),
-                    self.dataset.num_classes(),
-                    data.kind.id(),
-                    data.kind.channels(),
-                    data.kind.size(),
-                    data.kind.size(),
-                    data.kind.num_classes()
-                ),
-            ));
+        if let Some(m) = self.input_mismatch(data) {
+            // Your pictures at another size or class count: the fields to change are those.
+            let field = match (self.dataset, data.kind) {
+                (DatasetKind::Images, DatasetKind::Images) if data.size() != self.input_size() => "image_size",
+                (DatasetKind::Images, DatasetKind::Images) => "classes",
+                _ => "dataset",
+            };
+            e.push(err(field, m));
         }
         let train = self.train_limit.map_or(data.train.len(), |n| n.min(data.train.len()));
         if self.val_size >= train {

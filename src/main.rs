@@ -9,6 +9,8 @@
 //!   reslab report runs/ --csv
 //!   reslab train --model resnet20 --dataset cifar10 --save-model r20.reslab
 //!   reslab eval --model r20.reslab
+//!   reslab train --data ~/pets --image-size 64 --model resnet20 --save-model pets.reslab   # pets/cat/…, pets/dog/…
+//!   reslab predict --model pets.reslab photo1.jpg photo2.png
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -90,7 +92,9 @@ enum Command {
         /// The model file.
         #[arg(long)]
         model: PathBuf,
-        /// Official dataset files, or the folder holding them. Default: the built-in sample.
+        /// Official dataset files, or the folder holding them, or (for a
+        /// model of your pictures) the folder of class folders or its .zip.
+        /// Default: the built-in sample.
         #[arg(long, num_args = 1..)]
         data: Vec<PathBuf>,
         /// Evaluate on the first N test images (default: the model's config).
@@ -99,6 +103,27 @@ enum Command {
         #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu", "ndarray"])]
         backend: String,
         /// Print the result as JSON (accuracy, loss, confusion matrix, predictions).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Name the class of each picture with a saved model (`train
+    /// --save-model`): its most probable classes (top 5, or fewer), with
+    /// probabilities. Pictures are prepared as the model's training images
+    /// were: resized to its input (grey for MNIST's), cropped or padded as it
+    /// was trained, its pixel mean subtracted.
+    Predict {
+        /// The model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Pictures: JPEG, PNG, WebP, GIF (first frame) or BMP.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// How many classes to list per picture.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        #[arg(long, default_value = "cpu", value_parser = ["cpu", "wgpu", "ndarray"])]
+        backend: String,
+        /// Print the predictions as JSON: [{file, top: [{class, probability}]}].
         #[arg(long)]
         json: bool,
     },
@@ -175,7 +200,10 @@ struct TrainArgs {
     /// checkpoint's; a flag that changes it is refused.
     #[arg(long, conflicts_with_all = ["preset", "grid", "config", "paper"])]
     resume: Option<PathBuf>,
-    /// Official dataset files, or the folder holding them. Default: the built-in sample.
+    /// Official dataset files, or the folder holding them; or your pictures:
+    /// a folder of class folders (cat/…, dog/…, optionally inside train/ and
+    /// test/) or a .zip of it (then the dataset is `images`). Default: the
+    /// built-in sample.
     #[arg(long, num_args = 1..)]
     data: Vec<PathBuf>,
     /// A flag for every config field, and `--set FIELD=VALUE`.
@@ -439,11 +467,20 @@ impl clap::FromArgMatches for ConfigFlags {
 /// merged (later wins), parsed by `ExperimentConfig::from_json` and
 /// validated, every problem reported as `field: message`.
 fn config_with(base: &ExperimentConfig, overrides: &Map<String, Value>) -> Result<ExperimentConfig, String> {
+    checked(merged(base, overrides)?)
+}
+
+/// `base` with `overrides` on top, parsed but not yet validated.
+fn merged(base: &ExperimentConfig, overrides: &Map<String, Value>) -> Result<ExperimentConfig, String> {
     let Ok(Value::Object(mut m)) = serde_json::to_value(base) else {
         unreachable!("the config serialises to an object")
     };
     m.extend(overrides.clone());
-    let cfg = ExperimentConfig::from_json(&Value::Object(m).to_string())?;
+    ExperimentConfig::from_json(&Value::Object(m).to_string())
+}
+
+/// The config if `validate` finds nothing, else every problem as `field: message`.
+fn checked(cfg: ExperimentConfig) -> Result<ExperimentConfig, String> {
     let problems = cfg.validate();
     if !problems.is_empty() {
         return Err(problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\nerror: "));
@@ -512,6 +549,7 @@ fn main() -> ExitCode {
             run_report(&paths, format, preset.as_deref())
         }
         Command::Eval { model, data, test_limit, backend, json } => run_eval(&model, &data, test_limit, &backend, json),
+        Command::Predict { model, images, top, backend, json } => run_predict(&model, &images, top, &backend, json),
         Command::Bench { models, optimizers, batches, backend, warmup, steps, budget, memory_steps, json } => {
             // model, optimizer and batch are set per combination in run_bench.
             let base = reslab::bench::BenchSpec { model: String::new(), optimizer: String::new(), batch: 0, warmup, steps, budget, memory_steps };
@@ -546,17 +584,78 @@ fn paper_recipe(a: &TrainArgs) -> ExperimentConfig {
     ExperimentConfig::paper_cifar(a.flags.overrides.get("model").and_then(Value::as_str).unwrap_or("resnet20"))
 }
 
-/// The config file (or `--paper`'s recipe, or the defaults), then the flags on top.
-fn build_config(a: &TrainArgs) -> Result<ExperimentConfig, String> {
-    let base = match &a.config {
+/// The config file (or `--paper`'s recipe, or the defaults).
+fn base_config(a: &TrainArgs) -> Result<ExperimentConfig, String> {
+    Ok(match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
             ExperimentConfig::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))?
         }
         None if a.paper => paper_recipe(a),
         None => ExperimentConfig::default(),
-    };
-    config_with(&base, &a.flags.overrides)
+    })
+}
+
+/// The config file (or `--paper`'s recipe, or the defaults), then the flags on top.
+fn build_config(a: &TrainArgs) -> Result<ExperimentConfig, String> {
+    config_with(&base_config(a)?, &a.flags.overrides)
+}
+
+/// The config of a run on pictures before they are imported: as
+/// [`build_config`], with `dataset` images unless the config file or a flag
+/// names the dataset, and not yet checked (`classes` comes from the pictures).
+fn picture_config(a: &TrainArgs) -> Result<ExperimentConfig, String> {
+    let base = base_config(a)?;
+    let mut overrides = a.flags.overrides.clone();
+    if a.config.is_none() && !overrides.contains_key("dataset") {
+        overrides.insert("dataset".into(), json!(DatasetKind::Images.id()));
+    }
+    let cfg = merged(&base, &overrides)?;
+    if cfg.dataset != DatasetKind::Images {
+        return Err(format!("--data names pictures in class folders, but the config's dataset is {}: use --dataset images", cfg.dataset.id()));
+    }
+    Ok(cfg)
+}
+
+/// Whether `--data` names your pictures: one `.zip`, or one folder that
+/// holds folders and no dataset files of its own (class folders, or
+/// `train/` and `test/`).
+fn is_picture_source(paths: &[PathBuf]) -> bool {
+    let [p] = paths else { return false };
+    if p.is_file() {
+        return p.extension().is_some_and(|x| x.eq_ignore_ascii_case("zip"));
+    }
+    let Ok(entries) = std::fs::read_dir(p) else { return false };
+    let entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let hidden = |e: &PathBuf| e.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+    entries.iter().any(|e| e.is_dir() && !hidden(e)) && !entries.iter().any(|e| e.is_file() && is_dataset_file(e))
+}
+
+/// Imports the pictures `--data` names, as `cfg` says (size, fit, test
+/// share, seed), and says what it found: the files it skipped and why, and
+/// the classes with their counts.
+fn import_pictures(path: &Path, cfg: &ExperimentConfig) -> Result<Dataset, String> {
+    let opts = cfg.import_options();
+    let import = if path.is_dir() {
+        data::images::import_dir(path, &opts)
+    } else {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        data::images::import_zip(&name, &bytes, &opts)
+    }
+    .map_err(|e| e.to_string())?;
+    if !import.skipped.is_empty() {
+        let n = import.skipped.len();
+        eprintln!("skipped {n} file{}:", if n == 1 { "" } else { "s" });
+        for s in &import.skipped {
+            eprintln!("  {s}");
+        }
+    }
+    let d = import.dataset;
+    let (train, test) = (d.train.class_counts(d.num_classes()), d.test.class_counts(d.num_classes()));
+    let classes: Vec<String> = d.class_names.iter().enumerate().map(|(i, c)| format!("{c} ({} train, {} test)", train[i], test[i])).collect();
+    eprintln!("{} classes: {}", d.num_classes(), classes.join(", "));
+    Ok(d)
 }
 
 /// `--data` paths: files, or folders whose files are all offered to the parser.
@@ -675,7 +774,8 @@ fn train_with_progress(
 }
 
 fn run_train(a: TrainArgs) -> Result<(), String> {
-    let mut cfg = build_config(&a)?;
+    let pictures = is_picture_source(&a.data);
+    let mut cfg = if pictures && a.resume.is_none() { picture_config(&a)? } else { build_config(&a)? };
     if a.dry_run {
         println!("{}", cfg.to_json());
         return Ok(());
@@ -688,6 +788,9 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
             let (net, saved) = model_file::load_model(&bytes, &device).map_err(|e| format!("{}: {e}", p.display()))?;
             let flags = &a.flags.overrides;
             if a.config.is_none() && !flags.contains_key("model") && !flags.contains_key("dataset") {
+                if saved.dataset == DatasetKind::Images {
+                    (cfg.image_size, cfg.image_fit, cfg.classes) = (saved.image_size, saved.image_fit, saved.classes);
+                }
                 (cfg.model, cfg.dataset, cfg.shortcut, cfg.stem) = (saved.model, saved.dataset, saved.shortcut, saved.stem);
             }
             train::Start::Weights(net)
@@ -702,7 +805,18 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         }
         (None, None) => train::Start::Fresh,
     };
-    let dataset = load_dataset(&a.data, cfg.dataset)?;
+    let dataset = if pictures {
+        let d = import_pictures(&a.data[0], &cfg)?;
+        // The class count comes from the folders, unless the config gave it
+        // (then the pictures must have as many: checked before training).
+        if cfg.classes.is_none() {
+            cfg.classes = Some(d.num_classes());
+        }
+        cfg = checked(cfg)?;
+        d
+    } else {
+        load_dataset(&a.data, cfg.dataset)?
+    };
     eprintln!(
         "{} on {} ({} train / {} test images, {}), backend {}",
         cfg.model,
@@ -718,12 +832,23 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         "{:?}: {}  test accuracy {acc}  ({:.1}s, {:.0} img/s)",
         result.status, result.message, result.wall_seconds, result.img_per_s
     );
+    // Per class, by name, where a line can hold them.
+    let per_class: Vec<String> = result
+        .class_names
+        .iter()
+        .zip(&result.per_class_accuracy)
+        .map(|(c, a)| format!("{c} {}", a.map_or("-".into(), |a| format!("{:.1}%", a * 100.0))))
+        .collect();
+    if !per_class.is_empty() && per_class.len() <= 20 {
+        eprintln!("test accuracy per class: {}", per_class.join(", "));
+    }
     if let Some(out) = &a.out {
         std::fs::write(out, result.to_json()).map_err(|e| format!("{}: {e}", out.display()))?;
         eprintln!("result written to {}", out.display());
     }
     if let (Some(path), Some(net)) = (&a.save_model, &result.model) {
-        std::fs::write(path, model_file::save_model(net, &result.config)).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = model_file::save_model_with_info(net, &result.config, &result.model_info());
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("model written to {}", path.display());
     }
     match result.status {
@@ -797,6 +922,9 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
             println!("{}  {}", lab::run_file_name(*k, &run.label), run.label);
         }
         return Ok(());
+    }
+    if is_picture_source(&a.data) {
+        return Err("--data with pictures (class folders or a .zip) trains one run at a time: leave out --preset/--grid".into());
     }
     let (device, kind) = device_for(&a.backend)?;
     if let Some(dir) = &a.out {
@@ -947,7 +1075,13 @@ fn run_eval(path: &Path, data_paths: &[PathBuf], test_limit: Option<usize>, back
     if test_limit.is_some() {
         cfg.test_limit = test_limit;
     }
-    let dataset = load_dataset(data_paths, cfg.dataset)?;
+    let dataset = match cfg.dataset {
+        DatasetKind::Images => match data_paths {
+            [p] if is_picture_source(data_paths) => import_pictures(p, &cfg)?,
+            _ => return Err(format!("{}: a model of pictures is evaluated on pictures: --data FOLDER or --data FILE.zip", path.display())),
+        },
+        kind => load_dataset(data_paths, kind)?,
+    };
     let report = pollster::block_on(train::evaluate_test(&net, &cfg, &dataset, &device))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report).expect("report serialises"));
@@ -963,6 +1097,59 @@ fn run_eval(path: &Path, data_paths: &[PathBuf], test_limit: Option<usize>, back
         );
     }
     Ok(())
+}
+
+/// `predict`: the model's top classes for each picture. A picture that
+/// cannot be read is named on stderr and the others are still predicted
+/// (exit code 1 then).
+fn run_predict(path: &Path, images: &[PathBuf], top: usize, backend_name: &str, json: bool) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (device, _) = device_for(backend_name)?;
+    let (net, cfg, mut info) = model_file::load_model_with_info(&bytes, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+    if info.pixel_mean.is_none() && cfg.mean_subtraction {
+        eprintln!(
+            "note: {} was saved before model files carried the training images' mean: the pictures are not \
+             mean-subtracted as in training, so predictions are less accurate (save the model again with this version)",
+            path.display()
+        );
+        info.pixel_mean = Some(vec![]);
+    }
+    let [c, side, _] = info.input;
+    let (mut pixels, mut names, mut failed) = (Vec::new(), Vec::new(), 0usize);
+    for p in images {
+        let decoded = std::fs::read(p)
+            .map_err(|e| e.to_string())
+            .and_then(|b| data::images::decode_picture(&b, c, side, info.fit).map_err(|s| s.to_string()));
+        match decoded {
+            Ok(px) => {
+                pixels.extend_from_slice(&px);
+                names.push(p.display().to_string());
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                failed += 1;
+            }
+        }
+    }
+    let probs = if names.is_empty() { vec![] } else { pollster::block_on(train::class_probabilities(&net, &info, &pixels, &device))? };
+    let mut out = Vec::with_capacity(names.len());
+    for (name, p) in names.iter().zip(&probs) {
+        let mut order: Vec<usize> = (0..p.len()).collect();
+        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+        let best: Vec<(String, f32)> = order.into_iter().take(top.max(1)).map(|k| (info.class_names.get(k).cloned().unwrap_or_else(|| k.to_string()), p[k])).collect();
+        if !json {
+            let list: Vec<String> = best.iter().map(|(c, v)| format!("{c} {v:.4}")).collect();
+            println!("{name}: {}", list.join(", "));
+        }
+        out.push(json!({"file": name, "top": best.iter().map(|(c, v)| json!({"class": c, "probability": v})).collect::<Vec<_>>()}));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out).expect("predictions serialise"));
+    }
+    match failed {
+        0 => Ok(()),
+        n => Err(format!("{n} of {} pictures could not be read (named above)", images.len())),
+    }
 }
 
 fn run_bench(

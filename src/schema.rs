@@ -13,8 +13,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::{ExperimentConfig, OptimizerKind, Schedule, Shortcut, Stem};
+use crate::config::{ExperimentConfig, ImageFit, OptimizerKind, Schedule, Shortcut, Stem};
 use crate::data::DatasetKind;
+use crate::data::images;
 use crate::model::{MODEL_IDS, ModelId};
 
 /// One field as the page, the worker and the CLI see it.
@@ -46,6 +47,11 @@ pub struct Field {
     pub max: Option<f64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub max_exclusive: bool,
+    /// The only values a number field takes, where they are a few
+    /// (`image_size`: 32, 64, 96, 128, 224); `ExperimentConfig::validate`
+    /// refuses the others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<f64>>,
     /// Changing it builds another net (another architecture or input shape).
     pub changes_net: bool,
     /// Older CLI spellings, still accepted.
@@ -131,6 +137,10 @@ const fn net(mut decl: Decl) -> Decl {
 
 const DECLS: &[Decl] = &[
     net(d("dataset", "Dataset kind", "data", ANY)),
+    net(d("image_size", "Image size", "data", ANY)),
+    d("image_fit", "Fit to square", "data", ANY),
+    d("test_fraction", "Test share", "data", between(0.0, true, 1.0, true)),
+    net(d("classes", "Classes", "data", between(images::MIN_CLASSES as f64, false, images::MAX_CLASSES as f64, false))),
     d("train_limit", "Train subset", "data", at_least(1.0)),
     d("test_limit", "Test subset", "data", at_least(1.0)),
     d("val_size", "Validation images", "data", at_least(0.0)),
@@ -174,6 +184,7 @@ fn choices(field: &str) -> Option<Vec<Choice>> {
         "dataset" => of(&DatasetKind::ALL, |d| d.display_name()),
         "shortcut" => of(&Shortcut::ALL, Shortcut::label),
         "stem" => of(&Stem::ALL, Stem::label),
+        "image_fit" => of(&ImageFit::ALL, ImageFit::label),
         "optimizer" => of(&OptimizerKind::ALL, OptimizerKind::label),
         "schedule" => of(&Schedule::ALL, Schedule::label),
         // Any 6n+2 depth is a model too: the page and the CLI take ids beyond
@@ -184,6 +195,14 @@ fn choices(field: &str) -> Option<Vec<Choice>> {
             .collect(),
         _ => return None,
     })
+}
+
+/// The values a number field is limited to, if it is.
+fn allowed(field: &str) -> Option<Vec<f64>> {
+    match field {
+        "image_size" => Some(images::SIZES.iter().map(|&s| s as f64).collect()),
+        _ => None,
+    }
 }
 
 /// Whether the config's parser takes `value` for `field`.
@@ -263,6 +282,7 @@ pub fn schema() -> Schema {
                 min_exclusive: decl.range.min_exclusive,
                 max: decl.range.max,
                 max_exclusive: decl.range.max_exclusive,
+                allowed: allowed(decl.name),
                 changes_net: decl.changes_net,
                 aliases: decl.aliases,
                 default,

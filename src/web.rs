@@ -25,7 +25,7 @@ use crate::config::ExperimentConfig;
 use crate::data::{self, Dataset, DatasetKind};
 use crate::lab;
 use crate::model::{self, Net};
-use crate::model_file;
+use crate::model_file::{self, ModelInfo};
 use crate::train;
 
 /// Models kept at once (trained or loaded): each holds its weights on the
@@ -41,16 +41,16 @@ struct State {
     device: Option<(Device, &'static str)>,
     datasets: HashMap<String, Rc<Dataset>>,
     /// (run key, model), oldest first.
-    models: Vec<(String, Rc<(Net, ExperimentConfig)>)>,
+    models: Vec<(String, Rc<(Net, ExperimentConfig, ModelInfo)>)>,
     /// (run key or loaded key, checkpoint), oldest first.
     checkpoints: Vec<(String, Rc<train::Checkpoint>)>,
 }
 
 impl State {
-    fn keep_model(&mut self, key: String, net: Net, cfg: ExperimentConfig) {
+    fn keep_model(&mut self, key: String, net: Net, cfg: ExperimentConfig, info: ModelInfo) {
         self.models.retain(|(k, _)| *k != key);
         // Evaluation mode: no autodiff graph is kept alive with the weights.
-        self.models.push((key, Rc::new((net.valid(), cfg))));
+        self.models.push((key, Rc::new((net.valid(), cfg, info))));
         if self.models.len() > KEPT_MODELS {
             self.models.remove(0);
         }
@@ -72,7 +72,7 @@ impl State {
             .ok_or_else(|| js_err(format!("no checkpoint kept as '{key}'")))
     }
 
-    fn model(&self, key: &str) -> Result<Rc<(Net, ExperimentConfig)>, JsValue> {
+    fn model(&self, key: &str) -> Result<Rc<(Net, ExperimentConfig, ModelInfo)>, JsValue> {
         self.models
             .iter()
             .find(|(k, _)| k == key)
@@ -157,6 +157,102 @@ pub fn load_dataset(key: String, names: Vec<String>, arrays: Vec<js_sys::Uint8Ar
     let info = dataset.info_json().to_string();
     STATE.with(|s| s.borrow_mut().datasets.insert(key, Rc::new(dataset)));
     Ok(info)
+}
+
+/// Where each of the user's files goes, from the paths alone
+/// (`data::images::place_files`), so the page decodes only the pictures:
+/// `{places: [{class, split: "train"|"test"|null} | {skip: reason} | {}], class_names}`
+/// in the order of `names_json` (a JSON list of paths); `{}` is a file left
+/// out without mention (dot-files, `__MACOSX/`).
+#[wasm_bindgen]
+pub fn place_pictures(names_json: String) -> Result<String, JsValue> {
+    use data::images::{self, Place, Skip, Split};
+    let names: Vec<String> = serde_json::from_str(&names_json).map_err(|e| js_err(format!("place_pictures: {e}")))?;
+    if names.len() > images::MAX_FILES {
+        let e = data::DataError::new(format!("{} files", names.len()), data::Problem::TooManyFiles { limit: images::MAX_FILES });
+        return Err(js_err(e.to_string()));
+    }
+    let places = images::place_files(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let list: Vec<serde_json::Value> = places
+        .iter()
+        .map(|p| match p {
+            Place::Picture { class, split } => {
+                let split = split.map(|s| if s == Split::Test { "test" } else { "train" });
+                serde_json::json!({ "class": class, "split": split })
+            }
+            Place::Loose => serde_json::json!({ "skip": Skip::NotInClassFolder.to_string() }),
+            Place::Ignored => serde_json::json!({}),
+        })
+        .collect();
+    Ok(serde_json::json!({ "places": list, "class_names": images::class_names(&places) }).to_string())
+}
+
+/// The user's pictures, decoded by the page, as dataset slot `key`: `names_json`
+/// are all the paths given to `place_pictures`, `decoded_json` the indices of
+/// those whose pixels follow one another in `pixels` (3 × size × size bytes
+/// each, channel-major), `skipped_json` the files the page left out
+/// (`[{name, reason}]`, passed through). Splits as `data::images::assemble`
+/// says. Returns the dataset's `info_json` with `skipped`.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen]
+pub fn load_pictures(
+    key: String,
+    names_json: String,
+    decoded_json: String,
+    pixels: js_sys::Uint8Array,
+    size: usize,
+    fit: String,
+    test_fraction: f64,
+    seed: u64,
+    skipped_json: String,
+) -> Result<String, JsValue> {
+    use data::images::{self, ImageFit, ImportOptions, Picture, Place};
+    let names: Vec<String> = serde_json::from_str(&names_json).map_err(|e| js_err(format!("load_pictures: names: {e}")))?;
+    let decoded: Vec<usize> = serde_json::from_str(&decoded_json).map_err(|e| js_err(format!("load_pictures: decoded: {e}")))?;
+    let skipped: serde_json::Value = serde_json::from_str(&skipped_json).unwrap_or_else(|_| serde_json::json!([]));
+    let fit = match fit.as_str() {
+        "crop" => ImageFit::Crop,
+        "pad" => ImageFit::Pad,
+        other => return Err(js_err(format!("load_pictures: fit '{other}' is neither crop nor pad"))),
+    };
+    let opts = ImportOptions { size, fit, test_fraction, seed };
+    let places = images::place_files(&names.iter().map(String::as_str).collect::<Vec<_>>());
+    let classes = images::class_names(&places);
+    let source = match names.first().and_then(|n| n.split(['/', '\\']).find(|c| !c.is_empty())) {
+        Some(top) if names.iter().all(|n| n.trim_start_matches(['/', '\\']).starts_with(top)) => top.to_string(),
+        _ => format!("{} files", names.len()),
+    };
+    let ppi = images::CHANNELS * size * size;
+    if pixels.length() as usize > data::MAX_UNPACKED_BYTES {
+        let problem = data::Problem::PixelsTooLarge { pictures: decoded.len(), size, limit: data::MAX_UNPACKED_BYTES };
+        return Err(js_err(data::DataError::new(source, problem).to_string()));
+    }
+    let pixels = pixels.to_vec();
+    if ppi == 0 || pixels.len() != decoded.len() * ppi {
+        return Err(js_err(format!("load_pictures: {} bytes of pixels for {} pictures of {size}×{size}", pixels.len(), decoded.len())));
+    }
+    if decoded.is_empty() {
+        let n = skipped.as_array().map_or(0, Vec::len);
+        return Err(js_err(data::DataError::new(source, data::Problem::NoPictures { skipped: n }).to_string()));
+    }
+    // In name order, as the CLI's import reads a folder: the same seed then
+    // splits and shuffles the same pictures the same way.
+    let mut order: Vec<(usize, usize)> = decoded.iter().copied().enumerate().collect();
+    order.sort_by(|a, b| names.get(a.1).cmp(&names.get(b.1)));
+    let mut pictures = Vec::with_capacity(decoded.len());
+    for (k, i) in order {
+        let Some(Place::Picture { class, split }) = places.get(i) else {
+            return Err(js_err(format!("load_pictures: file {i} is not a picture in a class folder")));
+        };
+        let class = classes.binary_search(class).unwrap_or(0);
+        pictures.push(Picture { class, split: *split, pixels: pixels[k * ppi..(k + 1) * ppi].to_vec() });
+    }
+    drop(pixels);
+    let dataset = images::assemble(classes, pictures, &opts, source).map_err(|e| js_err(e.to_string()))?;
+    let mut info = dataset.info_json();
+    info["skipped"] = skipped;
+    STATE.with(|s| s.borrow_mut().datasets.insert(key, Rc::new(dataset)));
+    Ok(info.to_string())
 }
 
 #[wasm_bindgen]
@@ -273,20 +369,22 @@ pub fn train(
         let mut emit = |e: &train::Event| {
             let _ = on_event.call1(&JsValue::NULL, &JsValue::from_str(&e.to_json()));
         };
+        // What the kept models' files will carry: the classes and the run's pixel mean.
+        let info = train::model_info(&cfg, &dataset);
         // Each epoch's net and checkpoint are kept under run_key as it goes:
         // the page saves the checkpoint (save_checkpoint), and the final net
         // replaces the model.
         let mut checkpoint = |ck: train::Checkpoint| {
             STATE.with(|s| {
                 let mut s = s.borrow_mut();
-                s.keep_model(run_key.clone(), ck.net.clone(), cfg.clone());
+                s.keep_model(run_key.clone(), ck.net.clone(), cfg.clone(), info.clone());
                 s.keep_checkpoint(run_key.clone(), ck);
             });
         };
         let mut result =
             train::train_checkpointed(&cfg, &dataset, &device, name, &control, &mut emit, init, &mut checkpoint).await;
         if let Some(net) = result.model.take() {
-            STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg));
+            STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg, info));
         }
         Ok(JsValue::from_str(&result.to_json()))
     })
@@ -326,14 +424,15 @@ pub fn expand_grid(grid_json: String) -> Result<String, JsValue> {
     Ok(serde_json::to_string(&runs).expect("runs serialise"))
 }
 
-/// The model file (`RESLABMODEL1`, config, Burn record) of a kept model.
+/// The model file (`RESLABMODEL1`, header with config and classes, Burn
+/// record) of a kept model.
 /// A promise (resolving to a `Uint8Array`): on WebGPU the weights can only
 /// be read back asynchronously.
 #[wasm_bindgen]
 pub fn save_model(run_key: String) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let m = STATE.with(|s| s.borrow().model(&run_key))?;
-        let bytes = model_file::save_model_async(&m.0, &m.1).await.map_err(js_err)?;
+        let bytes = model_file::save_model_async_with_info(&m.0, &m.1, &m.2).await.map_err(js_err)?;
         Ok(js_sys::Uint8Array::from(&bytes[..]).into())
     })
 }
@@ -385,9 +484,9 @@ pub fn forget_checkpoint(key: String) {
 #[wasm_bindgen]
 pub fn load_model(run_key: String, bytes: js_sys::Uint8Array) -> Result<String, JsValue> {
     let (device, _) = STATE.with(|s| s.borrow().device())?;
-    let (net, cfg) = model_file::load_model(&bytes.to_vec(), &device).map_err(js_err)?;
+    let (net, cfg, info) = model_file::load_model_with_info(&bytes.to_vec(), &device).map_err(js_err)?;
     let json = cfg.to_json();
-    STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg));
+    STATE.with(|s| s.borrow_mut().keep_model(run_key, net, cfg, info));
     Ok(json)
 }
 
@@ -436,7 +535,7 @@ pub fn layer_stats(run_key: String, dataset_key: String, n: u32) -> js_sys::Prom
             Ok::<_, JsValue>((s.model(&run_key)?, s.dataset(&dataset_key)?, s.device()?))
         })?;
         let (net, cfg) = (&m.0, &m.1);
-        if dataset.kind.channels() != cfg.dataset.channels() || dataset.kind.size() != cfg.dataset.size() {
+        if dataset.channels() != cfg.dataset.channels() || dataset.size() != cfg.input_size() {
             return Err(js_err(format!("the model is for {} images but the dataset is {}", cfg.dataset.display_name(), dataset.kind.display_name())));
         }
         let prep = train::prepare(cfg, &dataset);
@@ -466,7 +565,7 @@ pub fn dataset_labels(dataset_key: String) -> Result<String, JsValue> {
     let t = &dataset.test;
     Ok(serde_json::json!({
         "labels": t.labels,
-        "classes": dataset.kind.class_names(),
+        "classes": dataset.class_names,
         "channels": t.channels,
         "height": t.height,
         "width": t.width,

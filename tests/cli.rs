@@ -687,7 +687,7 @@ fn train_help_has_a_flag_for_every_config_field() {
     assert!(line("--bn-momentum <").contains("Weight of the NEW batch in the running statistics"), "{help}");
     assert!(line("--warmup-steps <").contains("Steps of warm-up at the start"), "{help}");
     assert!(line("--schedule <").contains("[possible values: constant, multistep, cosine]"), "{help}");
-    assert!(line("--dataset <").contains("[possible values: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse]"), "{help}");
+    assert!(line("--dataset <").contains("[possible values: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse, images]"), "{help}");
 }
 
 /// `train --dry-run` with these arguments: the config it prints.
@@ -705,7 +705,7 @@ fn flags_set_and_config_files_agree() {
 
     // Every field away from its default, given as a config file, as flags and as --set: one config.
     let want = serde_json::json!({
-        "dataset": "cifar10", "model": "resnet32", "shortcut": "b", "stem": "small", "bn_momentum": 0.01, "bn_epsilon": 0.001,
+        "dataset": "cifar10", "image_size": 32, "image_fit": "pad", "test_fraction": 0.3, "classes": 10, "model": "resnet32", "shortcut": "b", "stem": "small", "bn_momentum": 0.01, "bn_epsilon": 0.001,
         "optimizer": "nesterov", "lr": 0.05, "momentum": 0.8, "weight_decay": 0.0005, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-7,
         "schedule": "multistep", "milestones": [100, 200], "gamma": 0.2, "warmup_steps": 7, "warmup_lr": 0.003, "batch_size": 32,
         "epochs": 3, "max_steps": 300, "val_size": 100, "augment": false, "mean_subtraction": false, "patience": 2, "seed": 9,
@@ -743,7 +743,7 @@ fn bad_enum_values_and_unknown_fields_are_refused_naming_them() {
         (&["--schedule", "cosin"], "[possible values: constant, multistep, cosine]"),
         (&["--set", "schedule=step"], "schedule: invalid value 'step' [possible values: constant, multistep, cosine]"),
         (&["--optimizer", "adamm"], "[possible values: sgd, momentum, nesterov, adam, adamw, adagrad, rmsprop]"),
-        (&["--dataset", "cifar1000"], "[possible values: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse]"),
+        (&["--dataset", "cifar1000"], "[possible values: mnist, fashion-mnist, cifar10, cifar100, cifar100-coarse, images]"),
         (&["--backend", "tpu"], "[possible values: cpu, wgpu, ndarray]"),
         (&["--set", "nonsense=1"], "unknown config field 'nonsense'"),
         (&["--set", "lr"], "expected FIELD=VALUE"),

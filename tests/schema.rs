@@ -40,7 +40,7 @@ fn every_config_field_is_declared_once_with_a_type_label_and_help() {
     let kind = |n: &str| s.fields.iter().find(|f| f.name == n).unwrap().kind;
     assert_eq!((kind("lr"), kind("batch_size"), kind("augment"), kind("milestones"), kind("optimizer")), ("number", "int", "bool", "intlist", "enum"));
     let changes: Vec<&str> = s.fields.iter().filter(|f| f.changes_net).map(|f| f.name).collect();
-    assert_eq!(changes, ["dataset", "model", "shortcut", "stem"]);
+    assert_eq!(changes, ["dataset", "image_size", "classes", "model", "shortcut", "stem"]);
     assert_eq!(s.models.len(), reslab::model::MODEL_IDS.len());
 }
 
@@ -54,6 +54,10 @@ fn with(field: &str, v: Value) -> Result<ExperimentConfig, String> {
     }
     if field == "patience" {
         m["val_size"] = json!(100);
+    }
+    if field == "classes" {
+        // A class count of one's own is for pictures; the standard sets have theirs.
+        m["dataset"] = json!("images");
     }
     ExperimentConfig::from_json(&m.to_string())
 }
@@ -85,6 +89,21 @@ fn declared_ranges_are_the_ones_validate_enforces() {
             assert!(takes(name, hi - step, int), "{name} just below its max {hi}");
         }
     }
+}
+
+#[test]
+fn a_field_of_a_few_values_takes_those_and_no_other() {
+    let s = schema::schema();
+    let size = s.fields.iter().find(|f| f.name == "image_size").unwrap();
+    let allowed = size.allowed.clone().expect("image_size lists its values");
+    assert_eq!(allowed, [32.0, 64.0, 96.0, 128.0, 224.0]);
+    for v in allowed {
+        assert!(takes("image_size", v, true), "image_size {v}");
+        for near in [v - 1.0, v + 1.0] {
+            assert!(!takes("image_size", near, true), "image_size {near}");
+        }
+    }
+    assert!(s.fields.iter().filter(|f| f.name != "image_size").all(|f| f.allowed.is_none()));
 }
 
 /// The page imports the schema before its engine has loaded; the copy it

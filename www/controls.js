@@ -110,6 +110,7 @@ export function adoptEngineSettings({ defaults, models, schema }) {
     const { state } = session;
     const { state: next, messages } = stateFromQuery(settingsQuery(), { defaults, modelIds: session.modelIds });
     next.userKind = state.userKind;
+    next.userClasses = state.userClasses;
     if (state.data === 'user') next.data = 'user';
     next.syncDatasetKind();
     session.state = next;

@@ -10,6 +10,7 @@ import { session } from './session.js';
 import { scheduleValidate, writeUrl } from './controls.js';
 import { scheduleDescribe } from './model-view.js';
 import { updateButtons } from './progress.js';
+import { cancelPictures, filesOfEntries, filesOfPicker, importPictureZip, importPictures, pictureDrop } from './pictures.js';
 
 /** Loads in flight: key → the promise of its info (one sample load at a time per key; the latest of the user's). */
 const loading = new Map();
@@ -79,12 +80,17 @@ function onDataset(key, info) {
   if (key === 'user') {
     hideDataError();
     state.userKind = typeof info?.kind === 'string' ? info.kind : null;
+    // Pictures: the net's class count and input size are the data's.
+    state.userClasses = state.userKind === 'images' && Number.isInteger(info?.num_classes) ? info.num_classes : null;
     if (state.data !== 'user') {
       state.set('data', 'user');
       $('data').value = 'user';
       $('loader').hidden = false;
     }
     state.syncDatasetKind();
+    // How many loads the user's slot has had (tests wait for the next one).
+    const status = $('user-data-status');
+    status.dataset.loads = String(Number(status.dataset.loads ?? 0) + 1);
     updateUserDataStatus();
     scheduleDescribe();
   }
@@ -108,9 +114,11 @@ function describeInfo(info) {
   const shape = [info.channels, info.height, info.width].every(Number.isFinite)
     ? `${info.channels}×${info.height}×${info.width}`
     : '';
-  const classes = Array.isArray(info.class_names) ? `${info.class_names.length} classes` : '';
+  const names = Array.isArray(info.class_names) ? info.class_names : null;
+  const classes = !names ? '' : info.kind === 'images' && names.length <= 12 ? `classes ${names.join(', ')}` : `${names.length} classes`;
+  const skipped = Array.isArray(info.skipped) && info.skipped.length ? `${info.skipped.length} files skipped` : '';
   const sizes = Number.isFinite(info.train) ? `${formatCount(info.train)} train / ${formatCount(info.test ?? 0)} test images` : '';
-  return [kind, shape, sizes, classes].filter(Boolean).join(' · ');
+  return [kind, shape, sizes, classes, skipped].filter(Boolean).join(' · ');
 }
 
 export function updateDataInfo() {
@@ -161,6 +169,20 @@ export function showLoadProgress(what, loaded, total) {
   updateDataInfo();
 }
 
+/** The progress bar of a count (pictures decoded of how many; total 0: not known). */
+export function showCountProgress(what, done, total) {
+  $('load-status').hidden = false;
+  const bar = $('load-progress');
+  if (total > 0) {
+    bar.max = total;
+    bar.value = Math.min(done, total);
+    $('load-text').textContent = `${what}: ${formatCount(done)} of ${formatCount(total)}`;
+  } else {
+    bar.removeAttribute('value');
+    $('load-text').textContent = `${what}…`;
+  }
+}
+
 export function hideLoadProgress() {
   $('load-status').hidden = true;
 }
@@ -169,6 +191,11 @@ export function hideLoadProgress() {
 async function loadUserFiles(fileList) {
   const files = [...fileList];
   if (!files.length) return;
+  // A .zip is a folder tree of pictures (the official datasets come as .gz and .tar).
+  if (files.length === 1 && /\.zip$/i.test(files[0].name)) {
+    await loadPictureZip(files[0]);
+    return;
+  }
   if (!session.engineReady) {
     showDataError(session.engineFailed ? 'The training engine is not available.' : 'The training engine is still starting; try again in a moment.');
     return;
@@ -207,6 +234,73 @@ async function loadUserFiles(fileList) {
   await track('user', engine.request('load-files', { files: out, hint }, out.map((f) => f.bytes))).catch(() => {});
 }
 
+/** Whether new data may be loaded now; if not, says why in the data panel. */
+function canLoad() {
+  if (!session.engineReady) {
+    showDataError(session.engineFailed ? 'The training engine is not available.' : 'The training engine is still starting; try again in a moment.');
+    return false;
+  }
+  if (session.current) {
+    showDataError('Wait for the current run to finish (or stop it) before loading new data.');
+    return false;
+  }
+  return true;
+}
+
+const pictureUi = {
+  track: (request) => track('user', request),
+  showCount: showCountProgress,
+  showError: showDataError,
+  hideProgress: hideLoadProgress,
+};
+
+/** Switches the data choice to the user's files for an import of pictures; false if loading is not possible now. */
+function startPictureImport() {
+  if (!canLoad()) return false;
+  hideDataError();
+  $('data').value = 'user';
+  if (session.state.data !== 'user') onDataChoice('user');
+  return true;
+}
+
+/** A folder of class folders ([{path, file}]) as the user's dataset. */
+async function loadPictureList(list) {
+  if (startPictureImport()) await importPictures(list, pictureUi).catch(() => {});
+}
+
+/** A .zip of a folder of class folders as the user's dataset. */
+async function loadPictureZip(file) {
+  if (startPictureImport()) await importPictureZip(file, pictureUi).catch(() => {});
+}
+
+/** A .zip of pictures by URL: fetched here (with progress), then read as a dropped one. */
+async function loadPictureZipUrl(url) {
+  if (!startPictureImport()) return;
+  const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'pictures.zip');
+  let blob;
+  try {
+    const res = await fetch(url, { mode: 'cors', credentials: 'omit' });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+    const total = Number(res.headers.get('content-length')) || 0;
+    const reader = res.body.getReader();
+    const chunks = [];
+    let loaded = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      showLoadProgress(`Downloading ${name}`, loaded, total);
+    }
+    blob = new File(chunks, name);
+  } catch (err) {
+    hideLoadProgress();
+    showDataError(`${name}: could not be downloaded (${messageOf(err)}). A site other than this one must allow it (CORS), and this server must allow that site (--allow-data-from).`);
+    return;
+  }
+  await importPictureZip(blob, pictureUi).catch(() => {});
+}
+
 async function loadFromUrl() {
   const text = $('data-url').value.trim();
   if (!text) {
@@ -231,6 +325,11 @@ async function loadFromUrl() {
   }
   if (!session.engineReady || session.current) {
     showDataError(session.current ? 'Wait for the current run to finish before loading new data.' : 'The training engine is not ready.');
+    return;
+  }
+  const urls = text.split(/\s+/);
+  if (urls.length === 1 && /\.zip$/i.test(new URL(urls[0], location.href).pathname)) {
+    await loadPictureZipUrl(new URL(urls[0], location.href).href);
     return;
   }
   hideDataError();
@@ -261,11 +360,28 @@ export function bindDataLoading() {
     });
   }
   for (const type of ['dragleave', 'dragend']) zone.addEventListener(type, () => zone.classList.remove('dragging'));
+  // A folder (or several pictures) is a dataset of pictures; other files are dataset files.
+  const dropped = (dataTransfer) => {
+    const entries = pictureDrop(dataTransfer);
+    if (entries) {
+      filesOfEntries(entries).then(loadPictureList, (err) => showDataError(`the dropped folder could not be read: ${messageOf(err)}`));
+    } else if (dataTransfer?.files?.length) {
+      loadUserFiles(dataTransfer.files);
+    }
+  };
   zone.addEventListener('drop', (ev) => {
     ev.preventDefault();
     zone.classList.remove('dragging');
-    if (ev.dataTransfer?.files?.length) loadUserFiles(ev.dataTransfer.files);
+    dropped(ev.dataTransfer);
   });
+  const folder = $('data-folder');
+  folder.addEventListener('change', () => {
+    const list = filesOfPicker(folder.files);
+    loadPictureList(list).finally(() => {
+      folder.value = '';
+    });
+  });
+  $('load-cancel').addEventListener('click', () => cancelPictures());
   // A file dropped anywhere else must not navigate away from the page.
   window.addEventListener('dragover', (ev) => ev.preventDefault());
   window.addEventListener('drop', (ev) => {
@@ -273,7 +389,7 @@ export function bindDataLoading() {
     if (ev.dataTransfer?.files?.length && !zone.contains(ev.target)) {
       $('data').value = 'user';
       onDataChoice('user');
-      loadUserFiles(ev.dataTransfer.files);
+      dropped(ev.dataTransfer);
     }
   });
   $('load-url').addEventListener('click', () => loadFromUrl());

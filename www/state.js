@@ -199,6 +199,8 @@ export class AppState {
     this.touched = new Set();
     /** Kind of the user-loaded dataset, if any (mnist | fashion-mnist | cifar10). */
     this.userKind = null;
+    /** Classes of the user's pictures, once imported. */
+    this.userClasses = null;
   }
 
   /** Replaces the defaults (e.g. with the engine's) keeping explicitly set fields. */
@@ -232,7 +234,11 @@ export class AppState {
   /** config.dataset follows the dataset choice. */
   syncDatasetKind() {
     if (SAMPLE_KIND[this.data]) this.config.dataset = SAMPLE_KIND[this.data];
-    else if (this.data === 'user' && this.userKind) this.config.dataset = this.userKind;
+    else if (this.data === 'user' && this.userKind) {
+      this.config.dataset = this.userKind;
+      // Pictures: the class count comes from their folders.
+      if (this.userKind === 'images' && this.userClasses) this.config.classes = this.userClasses;
+    }
   }
 
   /** The slot name the engine stores the chosen dataset under. */

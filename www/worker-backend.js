@@ -18,7 +18,8 @@ let wasmMemory = null;
 let engineError = null;
 /**
  * What each dataset slot was loaded from, so that a change of engine (WebGPU
- * ↔ threaded CPU) can load it into the other engine too.
+ * ↔ threaded CPU) can load it into the other engine too: key → {load(engine
+ * module)}.
  */
 export const datasetInputs = new Map();
 /** Resolves once a backend has been initialised (or chosen). */
@@ -73,7 +74,7 @@ async function activate(engine, kind, kernels) {
   const old = rl;
   if (old && old !== engine.mod) {
     // Copy everything first: if a copy fails, the old engine stays active with all it had.
-    for (const [key, input] of datasetInputs) engine.mod.load_dataset(key, input.names, input.arrays, input.hint);
+    for (const input of datasetInputs.values()) input.load(engine.mod);
     const models = parseJson(old.model_keys(), 'model_keys');
     for (const key of models) engine.mod.load_model(key, await old.save_model(key));
     for (const key of datasetInputs.keys()) old.forget_dataset(key);

@@ -126,8 +126,40 @@ function loadIntoEngine(key, names, arrays, hint) {
   const info = parseJson(infoText, 'load_dataset');
   // Kept (as given: compressed files stay compressed) to move with a change of
   // engine, where one can happen: WebGPU and the threaded CPU engine both possible.
-  if (self.navigator?.gpu && threadPlan().threads > 0) datasetInputs.set(key, { names, arrays, hint: h });
+  if (self.navigator?.gpu && threadPlan().threads > 0) {
+    datasetInputs.set(key, { load: (mod) => mod.load_dataset(key, names, arrays, h) });
+  }
   return { key, info };
+}
+
+/** Where each of the user's files goes: {places: [{class, split} | {skip: reason} | {}], class_names}. */
+export async function placePictures(names) {
+  if (!Array.isArray(names) || names.length === 0) throw new Error('no files were given');
+  await loadEngine();
+  return parseJson(rl.place_pictures(JSON.stringify(names.map(String))), 'place_pictures');
+}
+
+/**
+ * The user's pictures, decoded by the page (picture-worker.js): `names` are
+ * every file given, `decoded` the indices of those whose pixels follow one
+ * after the other in `pixels` (3 × size × size bytes each), `skipped` the
+ * files the page left out, with why.
+ */
+export async function loadPictures({ names, decoded, pixels, size, fit, testFraction, seed, skipped }) {
+  if (!(pixels instanceof ArrayBuffer)) throw new Error('the pictures arrived without their pixels');
+  await loadEngine();
+  post({ type: 'progress', what: 'Building the dataset', loaded: 0, total: 0 });
+  const args = [JSON.stringify(names), JSON.stringify(decoded), new Uint8Array(pixels), Number(size), String(fit), Number(testFraction), BigInt(Math.max(0, Math.trunc(Number(seed) || 0))), JSON.stringify(skipped ?? [])];
+  let infoText;
+  try {
+    infoText = rl.load_pictures('user', ...args);
+  } catch (err) {
+    if (isFatal(err)) throw err;
+    throw new Error(messageOf(err));
+  }
+  const info = parseJson(infoText, 'load_pictures');
+  if (self.navigator?.gpu && threadPlan().threads > 0) datasetInputs.set('user', { load: (mod) => mod.load_pictures('user', ...args) });
+  return { key: 'user', info };
 }
 
 /** A built-in sample ('mnist' | 'cifar10'), fetched from this site. */

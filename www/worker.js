@@ -58,7 +58,7 @@
 //   {type:'error', context, message, fatal?, refused?}   an error no request waits for
 
 import { gpuDevice, initBackend, loadEngine, rl } from './worker-backend.js';
-import { loadFiles, loadSample, loadUrl } from './worker-data.js';
+import { loadFiles, loadPictures, loadSample, loadUrl, placePictures } from './worker-data.js';
 import { control, measure, train } from './worker-train.js';
 import { Transfer, describeError, parseJson, post, reportError } from './worker-util.js';
 
@@ -91,6 +91,9 @@ const REQUESTS = {
   'load-sample': { context: 'dataset', queued: true, run: (msg) => loadSample(msg.dataset) },
   'load-files': { context: 'dataset', queued: true, run: (msg) => loadFiles(msg.files, msg.hint) },
   'load-url': { context: 'dataset', queued: true, run: (msg) => loadUrl(msg.url ?? msg.urls, msg.hint) },
+  // Pictures: where each path goes (answered at once), then the decoded pixels as a dataset.
+  'place-pictures': { context: 'dataset', run: (msg) => placePictures(msg.names) },
+  'load-pictures': { context: 'dataset', queued: true, run: (msg) => loadPictures(msg) },
   describe: {
     context: 'describe',
     run: engine((msg) => parseJson(rl.describe_model(JSON.stringify(msg.config)), 'describe_model')),

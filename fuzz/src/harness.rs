@@ -161,6 +161,8 @@ pub fn load_files(bytes: &[u8]) -> usize {
                 DatasetKind::Mnist => {
                     assert!(hint == Some(DatasetKind::Mnist) || (hint != Some(DatasetKind::FashionMnist) && !named_fashion), "{hint:?}")
                 }
+                // Pictures are imported by `data::images`, never by `load_files`.
+                DatasetKind::Images => panic!("load_files made a dataset of pictures"),
             }
             assert!(!d.source.is_empty());
             1

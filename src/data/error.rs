@@ -79,6 +79,18 @@ pub enum Problem {
     Mixed(String),
     /// Two files play the same part (e.g. two training-image files); names the other file.
     Duplicate(String),
+    /// Pictures in class folders: not 2 to 256 classes (`names`: the first few found).
+    ClassCount { found: usize, names: Vec<String> },
+    /// A class folder none of whose files could be used (every one skipped).
+    EmptyClass(String),
+    /// Not one usable picture: all `skipped` files were left out.
+    NoPictures { skipped: usize },
+    /// The decoded pictures would take more than `limit` bytes at this size.
+    PixelsTooLarge { pictures: usize, size: usize, limit: usize },
+    /// More files than one import takes (a folder tree or a zip).
+    TooManyFiles { limit: usize },
+    /// The zip archive is corrupt (the reader's message).
+    Zip(String),
 }
 
 impl fmt::Display for Problem {
@@ -164,6 +176,26 @@ impl fmt::Display for Problem {
                 f,
                 "duplicate: this file and {other} are both the same part of the dataset"
             ),
+            Problem::ClassCount { found, names } => {
+                let list = if names.is_empty() { String::new() } else { format!(" ({})", names.join(", ")) };
+                write!(
+                    f,
+                    "{found} class folder{}{list}: pictures need 2 to {} classes, one folder per class \
+                     (cat/…, dog/…, optionally inside train/ and test/)",
+                    if *found == 1 { "" } else { "s" },
+                    super::images::MAX_CLASSES
+                )
+            }
+            Problem::EmptyClass(class) => write!(f, "class '{class}' has no usable picture (every file in its folder was skipped)"),
+            Problem::NoPictures { skipped } => write!(f, "no usable picture: all {skipped} files were skipped"),
+            Problem::PixelsTooLarge { pictures, size, limit } => write!(
+                f,
+                "too many pictures: {pictures} pictures of {size}×{size} pixels take more than {} MiB, the limit; \
+                 choose a smaller image size or fewer pictures",
+                limit >> 20
+            ),
+            Problem::TooManyFiles { limit } => write!(f, "too many files: more than {limit} in one dataset"),
+            Problem::Zip(msg) => write!(f, "corrupt zip archive: {msg}"),
         }
     }
 }

@@ -331,12 +331,7 @@ pub fn load_files(
             (DatasetKind::Cifar10, train, test)
         }
     };
-    Ok(Dataset {
-        kind,
-        train,
-        test,
-        source: describe_source(&pieces),
-    })
+    Ok(Dataset::standard(kind, train, test, describe_source(&pieces)))
 }
 
 /// The single piece with `role`, or an error if there are two.

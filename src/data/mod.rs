@@ -1,4 +1,5 @@
-//! Datasets: MNIST, Fashion-MNIST and CIFAR-10 in their official file formats.
+//! Datasets: MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100 in their official
+//! file formats, and your own pictures in class folders.
 //!
 //! Everything here parses from bytes in memory, because in the browser there
 //! is no file system: the page hands us `(file name, bytes)` pairs that the
@@ -12,6 +13,8 @@
 //! - [`idx`] (MNIST, Fashion-MNIST) and [`cifar`] (CIFAR-10 binary batches);
 //! - [`load`]: [`load_files`], which recognises files by name and content
 //!   and assembles a train and a test split;
+//! - [`images`]: pictures in class folders (a folder tree or a `.zip`),
+//!   decoded and resized to the net's input, with the files it had to skip;
 //! - [`prep`]: train/validation split, per-pixel mean, batching, augmentation;
 //! - [`sample`]: the small built-in samples under `assets/sample/`.
 //!
@@ -22,6 +25,7 @@ pub mod archive;
 pub mod cifar;
 pub mod error;
 pub mod idx;
+pub mod images;
 pub mod load;
 pub mod prep;
 pub mod sample;
@@ -30,8 +34,9 @@ pub use archive::{gunzip, untar};
 pub use cifar::parse_cifar_batch;
 pub use error::{DataError, Problem};
 pub use idx::{parse_idx_images, parse_idx_labels};
+pub use images::{ImageFit, ImageImport, ImportOptions, Skipped};
 pub use load::load_files;
-pub use prep::{Augment, Batcher, fill_batch, pixel_mean, split_train_val};
+pub use prep::{Augment, Batcher, fill_batch, pixel_mean, pixel_mean_of, split_indices, split_train_val};
 
 /// Upper bound on everything we unpack from compressed or archived input, in
 /// total, and on any size a header may claim. The full CIFAR-10 binary set is
@@ -79,15 +84,19 @@ pub enum DatasetKind {
     Cifar100,
     /// CIFAR-100 with its 20 coarse labels (superclasses).
     Cifar100Coarse,
+    /// Your own pictures in class folders ([`images`]): colour, the size the
+    /// config says (`image_size`), the classes the folders say.
+    Images,
 }
 
 impl DatasetKind {
-    pub const ALL: [DatasetKind; 5] = [
+    pub const ALL: [DatasetKind; 6] = [
         DatasetKind::Mnist,
         DatasetKind::FashionMnist,
         DatasetKind::Cifar10,
         DatasetKind::Cifar100,
         DatasetKind::Cifar100Coarse,
+        DatasetKind::Images,
     ];
 
     /// Stable identifier, the same as the JSON form: "mnist", "fashion-mnist", "cifar10".
@@ -98,6 +107,7 @@ impl DatasetKind {
             DatasetKind::Cifar10 => "cifar10",
             DatasetKind::Cifar100 => "cifar100",
             DatasetKind::Cifar100Coarse => "cifar100-coarse",
+            DatasetKind::Images => "images",
         }
     }
 
@@ -109,6 +119,7 @@ impl DatasetKind {
             DatasetKind::Cifar10 => "CIFAR-10",
             DatasetKind::Cifar100 => "CIFAR-100 (100 classes)",
             DatasetKind::Cifar100Coarse => "CIFAR-100 (20 superclasses)",
+            DatasetKind::Images => "Your pictures (class folders)",
         }
     }
 
@@ -126,6 +137,7 @@ impl DatasetKind {
             "cifar10" | "cifar" => Some(DatasetKind::Cifar10),
             "cifar100" | "cifar100fine" => Some(DatasetKind::Cifar100),
             "cifar100coarse" | "cifar20" => Some(DatasetKind::Cifar100Coarse),
+            "images" | "pictures" | "folder" => Some(DatasetKind::Images),
             _ => None,
         }
     }
@@ -134,24 +146,29 @@ impl DatasetKind {
         match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => 1,
             DatasetKind::Cifar10 | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => 3,
+            DatasetKind::Images => images::CHANNELS,
         }
     }
 
-    /// Classes the labels run over.
+    /// Classes the labels run over; 0 for [`DatasetKind::Images`], whose
+    /// classes are the data's ([`Dataset::num_classes`], the config's `classes`).
     pub fn num_classes(&self) -> usize {
         self.class_names().len()
     }
 
     /// The CIFAR kinds (3x32x32 images, recognised as one family of files).
     pub fn is_cifar(&self) -> bool {
-        self.channels() == 3
+        matches!(self, DatasetKind::Cifar10 | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse)
     }
 
-    /// Image side in pixels (images are square): 28 or 32.
+    /// Image side in pixels (images are square): 28 or 32; for your own
+    /// pictures the default input size ([`images::DEFAULT_SIZE`]), which the
+    /// config's `image_size` replaces (`ExperimentConfig::input_size`).
     pub fn size(&self) -> usize {
         match self {
             DatasetKind::Mnist | DatasetKind::FashionMnist => idx::SIDE,
             DatasetKind::Cifar10 | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => cifar::SIDE,
+            DatasetKind::Images => images::DEFAULT_SIZE,
         }
     }
 
@@ -184,6 +201,8 @@ impl DatasetKind {
             ],
             DatasetKind::Cifar100 => &CIFAR100_FINE,
             DatasetKind::Cifar100Coarse => &CIFAR100_COARSE,
+            // The folder names, known only with the data (`Dataset::class_names`).
+            DatasetKind::Images => &[],
         }
     }
 }
@@ -195,7 +214,7 @@ impl std::fmt::Display for DatasetKind {
 }
 
 /// Images stored as u8, N x C x H x W (channel-major per image, like CIFAR's
-/// file layout), with one label (0..=9) per image.
+/// file layout), with one label (a class index) per image.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageSet {
     pub images: Vec<u8>,
@@ -299,11 +318,35 @@ pub struct Dataset {
     pub test: ImageSet,
     /// Where the data came from, e.g. "built-in sample" or the file names.
     pub source: String,
+    /// The classes in label order: the standard sets' own names, or your
+    /// pictures' folder names, sorted.
+    pub class_names: Vec<String>,
 }
 
 impl Dataset {
+    /// A standard dataset (not [`DatasetKind::Images`]) with its class names.
+    pub fn standard(kind: DatasetKind, train: ImageSet, test: ImageSet, source: String) -> Self {
+        let class_names = kind.class_names().iter().map(|s| s.to_string()).collect();
+        Dataset { kind, train, test, source, class_names }
+    }
+
     pub fn num_classes(&self) -> usize {
-        self.kind.num_classes()
+        self.class_names.len()
+    }
+
+    /// Channels of one image.
+    pub fn channels(&self) -> usize {
+        self.train.channels
+    }
+
+    /// Side of the (square) images, in pixels.
+    pub fn size(&self) -> usize {
+        self.train.height
+    }
+
+    /// "images (3x64x64, 2 classes)": what a config's input must match.
+    pub fn shape_text(&self) -> String {
+        format!("{} ({}x{}x{}, {} classes)", self.kind.id(), self.channels(), self.size(), self.size(), self.num_classes())
     }
 
     /// A summary for the UI and for logs.
@@ -315,7 +358,7 @@ impl Dataset {
             "height": self.train.height,
             "width": self.train.width,
             "num_classes": self.num_classes(),
-            "class_names": self.kind.class_names(),
+            "class_names": self.class_names,
             "train": self.train.len(),
             "test": self.test.len(),
             "train_class_counts": self.train.class_counts(self.num_classes()),
@@ -353,6 +396,8 @@ mod tests {
             let want = match k {
                 DatasetKind::Cifar100 => 100,
                 DatasetKind::Cifar100Coarse => 20,
+                // The folders say: the dataset's, and the config's `classes`.
+                DatasetKind::Images => 0,
                 _ => NUM_CLASSES,
             };
             assert_eq!(k.num_classes(), want);
@@ -394,12 +439,7 @@ mod tests {
 
     #[test]
     fn info_json_has_counts() {
-        let d = Dataset {
-            kind: DatasetKind::Mnist,
-            train: tiny(),
-            test: tiny().take(1),
-            source: "test".into(),
-        };
+        let d = Dataset::standard(DatasetKind::Mnist, tiny(), tiny().take(1), "test".into());
         let j = d.info_json();
         assert_eq!(j["kind"], "mnist");
         assert_eq!(j["train"], 3);

@@ -20,14 +20,34 @@ use crate::rng::Rng;
 /// and sends the last `val` of them (at most all) to validation. Each part
 /// keeps the original order of its images, so `val = 0` returns the set as is.
 pub fn split_train_val(set: &ImageSet, val: usize, seed: u64) -> (ImageSet, ImageSet) {
-    let n = set.len();
+    let (train, valid) = split_indices(set.len(), val, seed);
+    (set.select(&train), set.select(&valid))
+}
+
+/// The indices [`split_train_val`] sends to training and to validation, in
+/// ascending order.
+pub fn split_indices(n: usize, val: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let val = val.min(n);
     let mut order: Vec<usize> = (0..n).collect();
     Rng::new(seed).shuffle(&mut order);
-    let (train, valid) = order.split_at_mut(n - val);
-    train.sort_unstable();
+    let mut valid = order.split_off(n - val);
+    order.sort_unstable();
     valid.sort_unstable();
-    (set.select(train), set.select(valid))
+    (order, valid)
+}
+
+/// [`pixel_mean`] of the images at `indices`, without copying them: the
+/// same numbers as `pixel_mean(&set.select(indices))`.
+pub fn pixel_mean_of(set: &ImageSet, indices: &[usize]) -> Vec<f32> {
+    let ppi = set.pixels_per_image();
+    let mut sums = vec![0u64; ppi];
+    for &i in indices {
+        for (s, &p) in sums.iter_mut().zip(set.image(i)) {
+            *s += p as u64;
+        }
+    }
+    let scale = 255.0 * indices.len().max(1) as f64;
+    sums.into_iter().map(|s| (s as f64 / scale) as f32).collect()
 }
 
 /// Per-pixel mean over a set: C*H*W floats in [0,1] units (pixel/255).

@@ -23,7 +23,7 @@ pub fn sample_paths(kind: DatasetKind) -> Option<&'static [&'static str]> {
             "mnist/t10k-labels-idx1-ubyte.gz",
         ]),
         DatasetKind::Cifar10 => Some(&["cifar10/cifar-10-sample-binary.tar.gz"]),
-        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => None,
+        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse | DatasetKind::Images => None,
     }
 }
 
@@ -32,7 +32,7 @@ pub fn sample_sizes(kind: DatasetKind) -> Option<(usize, usize)> {
     match kind {
         DatasetKind::Mnist => Some((10_000, 2_000)),
         DatasetKind::Cifar10 => Some((2_000, 500)),
-        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => None,
+        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse | DatasetKind::Images => None,
     }
 }
 
@@ -58,7 +58,7 @@ pub fn builtin_files(kind: DatasetKind) -> Option<Vec<(String, Vec<u8>)>> {
             asset!("mnist/t10k-labels-idx1-ubyte.gz"),
         ],
         DatasetKind::Cifar10 => &[asset!("cifar10/cifar-10-sample-binary.tar.gz")],
-        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse => return None,
+        DatasetKind::FashionMnist | DatasetKind::Cifar100 | DatasetKind::Cifar100Coarse | DatasetKind::Images => return None,
     };
     Some(
         files

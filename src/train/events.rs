@@ -117,6 +117,10 @@ impl Control {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunResult {
     pub config: ExperimentConfig,
+    /// The dataset's classes in label order: what the confusion matrix's
+    /// rows and the predictions' numbers stand for ("cat", "dog", …).
+    #[serde(default)]
+    pub class_names: Vec<String>,
     pub status: Status,
     pub message: String,
     pub backend: String,
@@ -140,6 +144,10 @@ pub struct RunResult {
     pub img_per_s: f64,
     #[serde(skip)]
     pub started_at: f64,
+    /// The per-pixel mean the run subtracted (empty if none): saved with the
+    /// model, so that a prediction prepares a picture as training did.
+    #[serde(skip)]
+    pub pixel_mean: Vec<f32>,
     /// The trained model (kept in memory for saving/continuing; not in JSON).
     #[serde(skip)]
     pub model: Option<Net>,
@@ -149,6 +157,7 @@ impl RunResult {
     pub fn new(config: ExperimentConfig, backend: &str) -> Self {
         Self {
             config,
+            class_names: vec![],
             status: Status::Failed,
             message: String::new(),
             backend: backend.into(),
@@ -166,6 +175,7 @@ impl RunResult {
             wall_seconds: 0.0,
             img_per_s: 0.0,
             started_at: now_seconds(),
+            pixel_mean: vec![],
             model: None,
         }
     }
@@ -191,5 +201,11 @@ impl RunResult {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("results serialise")
+    }
+
+    /// What the trained model's file should carry: the classes and the
+    /// pixel mean of this run.
+    pub fn model_info(&self) -> crate::model_file::ModelInfo {
+        crate::model_file::ModelInfo::new(&self.config, self.class_names.clone(), Some(self.pixel_mean.clone()))
     }
 }

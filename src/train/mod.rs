@@ -92,6 +92,33 @@ pub async fn evaluate(model: &Net, set: &ImageSet, mean: &[f32], batch: usize, d
     Ok(Evaluation { loss: loss_sum / set.len() as f64, accuracy: correct as f64 / set.len() as f64, predictions })
 }
 
+/// Class probabilities (softmax of the logits) of the net for `pixels`:
+/// whole pictures of `info.input`, one after the other, prepared as training
+/// prepared its images (scaled to [0, 1], the pixel mean subtracted when the
+/// file carries one). One row of `info.class_names.len()` values per picture.
+pub async fn class_probabilities(net: &Net, info: &crate::model_file::ModelInfo, pixels: &[u8], device: &Device) -> Result<Vec<Vec<f32>>, String> {
+    let [c, h, w] = info.input;
+    let ppi = c * h * w;
+    if ppi == 0 || pixels.len() % ppi != 0 {
+        return Err(format!("{} bytes are not whole {c}x{h}x{w} pictures", pixels.len()));
+    }
+    let n = pixels.len() / ppi;
+    let set = ImageSet { images: pixels.to_vec(), labels: vec![0; n], channels: c, height: h, width: w };
+    let mean = info.pixel_mean.as_deref().unwrap_or(&[]);
+    let plain = device.clone().inner();
+    let model = net.valid();
+    let order: Vec<usize> = (0..n).collect();
+    let mut out = Vec::with_capacity(n);
+    for idx in order.chunks(64) {
+        let (x, _) = batch_tensors(&set, idx, mean, None, &plain);
+        let p = burn::tensor::activation::softmax(model.forward(x), 1);
+        let k = p.dims()[1];
+        let flat = read_f32(p.reshape([idx.len() * k])).await?;
+        out.extend(flat.chunks(k.max(1)).map(<[f32]>::to_vec));
+    }
+    Ok(out)
+}
+
 async fn read_f32(t: Tensor<1>) -> Result<Vec<f32>, String> {
     let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
     data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
@@ -149,6 +176,20 @@ fn param_shapes(net: &Net) -> Vec<(String, Vec<usize>)> {
     v.out
 }
 
+/// What a model file should carry about a run of `cfg` on `data`: the
+/// class names, and the per-pixel mean its training subtracts (of the same
+/// training images as [`prepare`]'s, without copying them).
+pub fn model_info(cfg: &ExperimentConfig, data: &Dataset) -> crate::model_file::ModelInfo {
+    let n = cfg.train_limit.map_or(data.train.len(), |n| n.min(data.train.len()));
+    let mean = if cfg.mean_subtraction {
+        let (train, _) = data::split_indices(n, cfg.val_size, cfg.seed);
+        data::pixel_mean_of(&data.train, &train)
+    } else {
+        vec![]
+    };
+    crate::model_file::ModelInfo::new(cfg, data.class_names.clone(), Some(mean))
+}
+
 /// A net's figures on the test split, as a run reports them.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct TestReport {
@@ -164,11 +205,8 @@ pub struct TestReport {
 /// mean of the same training images and validation split as the run's), so
 /// the numbers match the run's result.
 pub async fn evaluate_test(net: &Net, cfg: &ExperimentConfig, data: &Dataset, device: &Device) -> Result<TestReport, String> {
-    if data.kind.channels() != cfg.dataset.channels()
-        || data.kind.size() != cfg.dataset.size()
-        || data.kind.num_classes() != cfg.dataset.num_classes()
-    {
-        return Err(format!("the model is for {} images but the dataset is {}", cfg.dataset.display_name(), data.kind.display_name()));
+    if let Some(m) = cfg.input_mismatch(data) {
+        return Err(format!("the model is for {} images but the dataset is {} ({m})", cfg.dataset.display_name(), data.kind.display_name()));
     }
     check_architecture(net, cfg)?;
     let prep = prepare(cfg, data);
@@ -306,6 +344,7 @@ pub async fn train_checkpointed(
 ) -> RunResult {
     let started = now_seconds();
     let mut result = RunResult::new(cfg.clone(), backend);
+    result.class_names = data.class_names.clone();
     let mut problems: Vec<String> = cfg.validate_against(data).iter().map(|p| p.to_string()).collect();
     if let Start::Resume(ck) = &start {
         if let Some(field) = first_difference(&ck.config, cfg) {
@@ -343,6 +382,7 @@ async fn train_inner(
     on_checkpoint: &mut dyn FnMut(Checkpoint),
 ) -> Result<(Status, String), String> {
     let prep = prepare(cfg, data);
+    result.pixel_mean = prep.mean.clone();
     device.seed(cfg.seed);
     let ad = device.clone().autodiff();
     // valid() then train(): whatever state a given net was kept in, it comes
@@ -364,7 +404,7 @@ async fn train_inner(
     };
     let mut optimizer = resumed.as_ref().map_or_else(|| optim::build(cfg), Checkpoint::optimizer);
     let ce = CrossEntropyLoss::new(None, &ad);
-    let input = [cfg.dataset.channels(), cfg.dataset.size(), cfg.dataset.size()];
+    let input = cfg.model_spec().input();
     result.params = crate::model::trainable_params(&model, &cfg.model, input);
 
     let mut batcher = Batcher::new(prep.train.len(), cfg.batch_size, true, cfg.seed);

@@ -188,3 +188,93 @@ impl fmt::Display for Data {
         }
     }
 }
+
+/// The folder of real photos under the data directory: `cat/` and `dog/`,
+/// 100 JPEGs each (see its README.md).
+pub const PETS: &str = "cats_vs_dogs_sample";
+
+/// A folder of pictures in class folders (`cat/`, `dog/`), as the picture
+/// tests read it: the real photos when the data directory has them, else a
+/// synthetic set made here (two classes anyone can tell apart: reddish
+/// horizontal stripes and bluish vertical ones, PNG and JPEG, of varied
+/// shapes). `RESLAB_REQUIRE_FULL_DATA` makes the real photos required.
+#[derive(Clone, Debug)]
+pub struct Pictures {
+    pub dir: PathBuf,
+    /// Pictures per class.
+    pub per_class: usize,
+    pub real: bool,
+}
+
+/// Pictures per class of the synthetic set.
+pub const SYNTHETIC_PER_CLASS: usize = 24;
+
+impl Pictures {
+    pub fn resolve() -> Pictures {
+        let dir = data_dir().join(PETS);
+        if dir.join("cat").is_dir() && dir.join("dog").is_dir() {
+            return Pictures { dir: dir.canonicalize().unwrap_or(dir), per_class: 100, real: true };
+        }
+        assert!(
+            !full_data_required(),
+            "{REQUIRE_VAR} is set but the photos are missing: {} has no cat/ and dog/ folders. Point {DATA_VAR} \
+             at a folder laid out like ../shared/data, or unset {REQUIRE_VAR} to test on synthetic pictures.",
+            dir.display()
+        );
+        static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        let dir = MADE.get_or_init(|| {
+            // Under the target directory (Cargo's scratch space for tests), not the system's /tmp.
+            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("synthetic-pets-{}", std::process::id()));
+            write_synthetic_pictures(&dir, SYNTHETIC_PER_CLASS);
+            dir
+        });
+        Pictures { dir: dir.clone(), per_class: SYNTHETIC_PER_CLASS, real: false }
+    }
+
+    /// The pictures of one class, sorted by name.
+    pub fn files(&self, class: &str) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(self.dir.join(class)).unwrap().map(|e| e.unwrap().path()).collect();
+        v.sort();
+        v
+    }
+
+    /// Says which pictures the test uses (stderr, shown with `--nocapture`).
+    pub fn announce(&self) -> &Self {
+        eprintln!("{self}");
+        self
+    }
+}
+
+impl fmt::Display for Pictures {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.real {
+            write!(f, "data: real cat and dog photos from {}", self.dir.display())
+        } else {
+            write!(
+                f,
+                "data: synthetic cat/dog pictures in {} ({PETS}/ not found in the data directory; set {DATA_VAR} to test on the real photos)",
+                self.dir.display()
+            )
+        }
+    }
+}
+
+/// Writes `cat/` and `dog/` with `n` pictures each into `dir`: cats are
+/// reddish with horizontal stripes, dogs bluish with vertical ones; sizes
+/// and aspect ratios vary; even pictures are PNG, odd ones JPEG.
+pub fn write_synthetic_pictures(dir: &std::path::Path, n: usize) {
+    for (class, red) in [("cat", true), ("dog", false)] {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for i in 0..n {
+            let (w, h) = (40 + (i as u32 * 7) % 50, 36 + (i as u32 * 11) % 40);
+            let img = image::RgbImage::from_fn(w, h, |x, y| {
+                let stripe = if red { (y / 4) % 2 == 0 } else { (x / 4) % 2 == 0 };
+                let v = if stripe { 220 } else { 90 } as u8;
+                let noise = ((x * 31 + y * 17 + i as u32 * 13) % 23) as u8;
+                if red { image::Rgb([v, 40 + noise, 30]) } else { image::Rgb([30, 60 + noise, v]) }
+            });
+            let ext = if i % 2 == 0 { "png" } else { "jpg" };
+            img.save(dir.join(class).join(format!("{class}.{i}.{ext}"))).unwrap();
+        }
+    }
+}
