@@ -14,6 +14,8 @@ import { session } from './session.js';
 
 /** Pictures shown per class in the preview. */
 const PREVIEW_PER_CLASS = 6;
+/** The most pixel bytes the engine takes in one dataset (MAX_UNPACKED_BYTES in src/data/mod.rs). */
+const MAX_PIXEL_BYTES = 512 * 2 ** 20;
 /** Names that end like a picture: a drop of such files (without folders) is taken as pictures. */
 const PICTURE_NAME = /\.(jpe?g|jpe|jfif|png|webp|gif|bmp|dib)$/i;
 
@@ -139,6 +141,15 @@ async function runImport(ui, givenNames, list, decode) {
     });
     if (!todo.length) throw new Error(`${names.length} files, none inside a class folder: give a folder holding one folder of pictures per class (cat/…, dog/…)`);
     const ppi = 3 * size * size;
+    // Said before minutes of decoding, not after.
+    if (todo.length * ppi > MAX_PIXEL_BYTES) {
+      const fits = [224, 128, 96, 64, 32].find((s) => todo.length * 3 * s * s <= MAX_PIXEL_BYTES);
+      throw new Error(
+        `${todo.length.toLocaleString('en')} pictures of ${size}×${size} would take ${Math.round((todo.length * ppi) / 2 ** 20)} MiB, ` +
+          `more than the ${MAX_PIXEL_BYTES / 2 ** 20} MiB the engine holds: ` +
+          (fits ? `choose an image size of ${fits} px or less, or import fewer pictures` : 'import fewer pictures'),
+      );
+    }
     let pixels;
     try {
       pixels = new Uint8Array(todo.length * ppi);
