@@ -176,3 +176,31 @@ test('the same tree as a .zip, picked and by URL: the same classes, split and sk
   assert.equal(await page.getByTestId('dataset-info').textContent(), folderInfo);
   assert.deepEqual(await page.locator('#picture-skipped li').allTextContents(), folderSkipped);
 });
+
+test('Cancel during decoding stops the import and keeps the dataset already loaded', { timeout: 10 * MINUTE }, async () => {
+  const { page } = app;
+  const infoBefore = await page.getByTestId('dataset-info').textContent();
+  // A larger tree (the folder's pictures ten times over), so that decoding lasts seconds.
+  const big = join(tmp, 'many');
+  for (const cls of ['cat', 'dog']) {
+    mkdirSync(join(big, cls), { recursive: true });
+    const pics = readdirSync(join(dir, cls)).filter((f) => /\.(jpg|bmp)$/.test(f) && !/broken|empty/.test(f));
+    for (let k = 0; k < 10; k++) for (const f of pics) cpSync(join(dir, cls, f), join(big, cls, `${k}-${f}`));
+  }
+  await page.locator('#data-folder').setInputFiles(big);
+  await page.waitForFunction(() => {
+    const m = /Decoding pictures: ([\d,]+) of ([\d,]+)/.exec(document.getElementById('load-text')?.textContent ?? '');
+    return m && Number(m[1].replace(/,/g, '')) < Number(m[2].replace(/,/g, ''));
+  }, null, { timeout: 2 * MINUTE, polling: 50 });
+  await page.locator('#load-cancel').click();
+  await page.getByTestId('data-error').waitFor({ state: 'visible', timeout: MINUTE });
+  assert.equal((await page.getByTestId('data-error').textContent()).trim(), 'Import cancelled: nothing was loaded.');
+  assert.equal(await page.locator('#load-status').isVisible(), false, 'the progress bar is gone');
+  assert.equal(await page.locator('#load-cancel').isVisible(), false, 'Cancel is gone');
+  assert.equal(await page.getByTestId('dataset-info').textContent(), infoBefore, 'the dataset loaded before is still the one shown');
+  // And the page can still import: the small folder again.
+  await page.locator('#data-folder').setInputFiles(dir);
+  await page.waitForFunction(() => document.getElementById('data-error').hidden, null, { timeout: 5 * MINUTE });
+  await page.waitForFunction(() => document.getElementById('load-status').hidden, null, { timeout: 5 * MINUTE });
+  assert.equal(await page.getByTestId('dataset-info').textContent(), infoBefore);
+});
