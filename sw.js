@@ -72,6 +72,7 @@ const SHELL = [
   './www/worker-backend.js',
   './www/gpu-adapter.js',
   './www/worker-data.js',
+  './www/fetch-bytes.js',
   './www/worker-train.js',
   './www/worker-util.js',
   './www/gpu-counters.js',

@@ -1,6 +1,7 @@
 // Headless Debian Chromium with a fresh profile, for the scripts that drive
 // the app or its bench page, www/bench.html (bench.mjs, profile.mjs).
-// `close()` also removes the profile directory. CHROMIUM_EXTRA: more flags,
+// `close()` also removes the profile directory (`profile`, e.g. to find the
+// browser's processes by it). CHROMIUM_EXTRA: more flags,
 // space-separated (e.g. `--enable-logging=stderr
 // --enable-dawn-features=dump_shaders` with DEBUG=pw:browser, to see the
 // shaders a GPU process crash follows).
@@ -21,5 +22,5 @@ export async function launchChromium({ webgpu = false } = {}) {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   };
-  return { context, close };
+  return { context, close, profile };
 }

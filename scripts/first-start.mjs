@@ -90,7 +90,12 @@ function serve(name) {
   });
 }
 
-/** Opens the page, trains, waits for the run to end; the page's own text on failure. */
+/**
+ * Opens the page, trains, waits for the run to end; the page's own text on
+ * failure. Playwright comes from the clone being measured (its `npm ci`), not
+ * from this checkout, so the launch is written here rather than taken from
+ * scripts/chromium.mjs.
+ */
 async function trains(url) {
   const require = createRequire(join(work, 'reslab', 'package.json'));
   const { chromium } = require('playwright-core');

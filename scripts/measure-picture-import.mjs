@@ -12,10 +12,9 @@
 // opens the page on the CPU engine, picks DIR, waits for the dataset and
 // prints one JSON line.
 
-import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { startServer } from './serve.mjs';
 
 const args = process.argv.slice(2);
@@ -61,14 +60,9 @@ const count = (d) => {
 count(resolve(dir));
 
 const server = await startServer({ port: 0, root });
-const profile = mkdtempSync(join(tmpdir(), 'reslab-import-profile-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-  headless: false,
-  args: ['--headless=new', '--no-sandbox', '--no-first-run', '--disable-background-networking'],
-});
+const { context, close, profile } = await launchChromium();
 try {
-  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(`${server.url}?backend=cpu&image_size=${size}&image_fit=${fit}`);
   await page.waitForFunction(() => ['cpu', 'webgpu'].includes(document.getElementById('backend-line')?.dataset.backend), null, { timeout: 180_000 });
   await page.locator('#data').selectOption('user');
@@ -103,7 +97,6 @@ try {
     error,
   }));
 } finally {
-  await ctx.close();
+  await close();
   await server.close();
-  rmSync(profile, { recursive: true, force: true });
 }

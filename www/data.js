@@ -10,6 +10,7 @@ import { session } from './session.js';
 import { scheduleValidate, writeUrl } from './controls.js';
 import { scheduleDescribe } from './model-view.js';
 import { updateButtons } from './progress.js';
+import { fetchBytes, fileName } from './fetch-bytes.js';
 import { cancelPictures, filesOfEntries, filesOfPicker, importPictureZip, importPictures, pictureDrop } from './pictures.js';
 
 /** Loads in flight: key → the promise of its info (one sample load at a time per key; the latest of the user's). */
@@ -276,29 +277,16 @@ async function loadPictureZip(file) {
 /** A .zip of pictures by URL: fetched here (with progress), then read as a dropped one. */
 async function loadPictureZipUrl(url) {
   if (!startPictureImport()) return;
-  const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || 'pictures.zip');
-  let blob;
+  const name = fileName(url);
+  let file;
   try {
-    const res = await fetch(url, { mode: 'cors', credentials: 'omit' });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
-    const total = Number(res.headers.get('content-length')) || 0;
-    const reader = res.body.getReader();
-    const chunks = [];
-    let loaded = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      loaded += value.length;
-      showLoadProgress(`Downloading ${name}`, loaded, total);
-    }
-    blob = new File(chunks, name);
+    file = new File([await fetchBytes(url, (loaded, total) => showLoadProgress(`Downloading ${name}`, loaded, total))], name);
   } catch (err) {
     hideLoadProgress();
-    showDataError(`${name}: could not be downloaded (${messageOf(err)}). A site other than this one must allow it (CORS), and this server must allow that site (--allow-data-from).`);
+    showDataError(messageOf(err));
     return;
   }
-  await importPictureZip(blob, pictureUi).catch(() => {});
+  await importPictureZip(file, pictureUi).catch(() => {});
 }
 
 async function loadFromUrl() {
