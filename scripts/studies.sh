@@ -9,6 +9,9 @@
 #   OUT=/tmp/studies scripts/studies.sh     # somewhere else
 #   REPORT_ONLY=1 scripts/studies.sh        # redo tables and curves from the runs already there
 #   BIN=path/to/reslab scripts/studies.sh   # a binary already built
+#   OWN_IMAGES=path/to/class-folders OWN_IMAGES_SIZE=32 scripts/studies.sh own-images
+#                                           # the study on your own images, on those pictures
+#                                           # (without OWN_IMAGES: on the default dataset's sample)
 #
 # Runs use the built-in samples, the seed in each preset (1) and 2 threads
 # unless RAYON_NUM_THREADS says otherwise; on this project's 2-core machine
@@ -32,7 +35,11 @@ for id in "${ids[@]}"; do
         rm -rf "$dir/runs"
         mkdir -p "$dir/runs"
         echo "== $id: training ($(date +%T))" >&2
-        "$BIN" train --preset "$id" --budget classroom --out "$dir/runs" --quiet
+        data=()
+        if [ "$id" = own-images ] && [ -n "${OWN_IMAGES:-}" ]; then
+            data=(--data "$OWN_IMAGES" --image-size "${OWN_IMAGES_SIZE:-32}")
+        fi
+        "$BIN" train --preset "$id" --budget classroom --out "$dir/runs" --quiet "${data[@]}"
     fi
     "$BIN" report "$dir/runs" --preset "$id" > "$dir/report.md"
     python3 scripts/study-curves.py "$dir/runs" --svg "$dir/curves.svg" --title "$("$BIN" presets | awk -v id="$id" '$1 == id {$1 = ""; sub(/^ +/, ""); print}')"

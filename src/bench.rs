@@ -172,7 +172,8 @@ async fn time_steps(
     let mut rng = Rng::new(1234);
     let n = spec.batch * input.iter().product::<usize>();
     let pixels: Vec<f32> = (0..n).map(|_| rng.next_f32()).collect();
-    let labels: Vec<i64> = (0..spec.batch).map(|_| rng.below(10) as i64).collect();
+    // Labels of the net's own classes (a picture set may have 2, or 1,000).
+    let labels: Vec<i64> = (0..spec.batch).map(|_| rng.below(cfg.num_classes()) as i64).collect();
     let shape = [spec.batch, input[0], input[1], input[2]];
     let upload = || {
         let x = Tensor::<4>::from_data(TensorData::new(pixels.clone(), shape), &ad);

@@ -860,8 +860,13 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
 /// The runs of `--preset` or `--grid`, with the flags applied to each, and
 /// the `group` their result files carry (the page's: which preset or grid
 /// they belong to, so that imported runs are compared with the paper too).
-fn plan_queue(a: &TrainArgs) -> Result<(Vec<PlannedRun>, Value), String> {
-    let overrides = a.flags.overrides.clone();
+fn plan_queue(a: &TrainArgs, pictures: Option<&Dataset>) -> Result<(Vec<PlannedRun>, Value), String> {
+    let mut overrides = a.flags.overrides.clone();
+    // Your pictures: every run trains on them (their class count from the folders).
+    if let Some(d) = pictures {
+        overrides.entry("dataset").or_insert_with(|| json!(DatasetKind::Images.id()));
+        overrides.entry("classes").or_insert_with(|| json!(d.num_classes()));
+    }
     if let Some(id) = &a.preset {
         let runs = lab::expand_preset(id, Budget::parse(&a.budget)?, a.scale, &overrides)?;
         let title = lab::preset(id)?.title;
@@ -904,7 +909,15 @@ struct QueuedResult<'a> {
 /// `train --preset/--grid`: every run in order (or this shard's), one result
 /// JSON each; a run that fails or diverges is reported and the queue goes on.
 fn run_queue(a: TrainArgs) -> Result<(), String> {
-    let (runs, group) = plan_queue(&a)?;
+    // Pictures are imported before planning (the runs need their class count),
+    // then again for a run whose size, fit, split or seed differs.
+    let mut imported: Vec<(String, Result<Dataset, String>)> = Vec::new();
+    let options_key = |c: &ExperimentConfig| format!("{:?}", c.import_options());
+    if is_picture_source(&a.data) {
+        let cfg = picture_config(&a)?;
+        imported.push((options_key(&cfg), Ok(import_pictures(&a.data[0], &cfg)?)));
+    }
+    let (runs, group) = plan_queue(&a, imported.first().and_then(|(_, d)| d.as_ref().ok()))?;
     let total = runs.len();
     let runs = a.shard.unwrap_or(Shard { index: 0, count: 1 }).select(runs);
     if let Some(shard) = a.shard {
@@ -923,16 +936,13 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
         }
         return Ok(());
     }
-    if is_picture_source(&a.data) {
-        return Err("--data with pictures (class folders or a .zip) trains one run at a time: leave out --preset/--grid".into());
-    }
     let (device, kind) = device_for(&a.backend)?;
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     // Each dataset kind is loaded once, when a run first needs it. `--data`
     // serves the runs of the kind it holds; the others use the built-in sample.
-    let given = if a.data.is_empty() {
+    let given = if a.data.is_empty() || !imported.is_empty() {
         None
     } else {
         let hint = runs.first().map(|(_, r)| r.config.dataset).filter(|k| runs.iter().all(|(_, r)| r.config.dataset == *k));
@@ -946,6 +956,14 @@ fn run_queue(a: TrainArgs) -> Result<(), String> {
         let cfg = &run.config;
         eprintln!("[{}/{total}] {}: {} on {}", k + 1, run.label, cfg.model, cfg.dataset.id());
         let dataset = match &given {
+            _ if !imported.is_empty() && cfg.dataset == DatasetKind::Images => {
+                let key = options_key(cfg);
+                if !imported.iter().any(|(k, _)| *k == key) {
+                    imported.push((key.clone(), import_pictures(&a.data[0], cfg)));
+                }
+                let (_, d) = imported.iter().find(|(k, _)| *k == key).expect("just imported");
+                d.as_ref().map_err(|e| e.clone())
+            }
             Some(d) if d.kind == cfg.dataset => Ok(d),
             _ => {
                 if !samples.iter().any(|(k, _)| *k == cfg.dataset) {

@@ -11,6 +11,8 @@
 //! - `evaluate_model(…)`: `{test_accuracy, test_loss, confusion_matrix, per_class_accuracy, test_predictions}`
 //! - `layer_stats(…)`: `[{name, index, std}]` (Fig. 7; see `model::response_std` for the convention)
 //! - `dataset_labels(…)`: `{labels, classes, channels, height, width}`
+//! - `model_info(…)`: `{class_names, input, fit, model}`; `look_inside(…)` and
+//!   `first_filters(…)` answer objects with typed arrays (see each)
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -520,6 +522,59 @@ pub fn evaluate_model(run_key: String, dataset_key: String) -> js_sys::Promise {
         })?;
         let report = train::evaluate_test(&m.0, &m.1, &dataset, &device).await.map_err(js_err)?;
         Ok(JsValue::from_str(&serde_json::to_string(&report).expect("report serialises")))
+    })
+}
+
+/// What a kept model expects and names: `{class_names, input: [c, h, w],
+/// fit, model, dataset}` as JSON (the page prepares a drawn or dropped picture with it).
+#[wasm_bindgen]
+pub fn model_info(run_key: String) -> Result<String, JsValue> {
+    let m = STATE.with(|s| s.borrow().model(&run_key))?;
+    let info = &m.2;
+    Ok(serde_json::json!({
+        "class_names": info.class_names,
+        "input": info.input,
+        "fit": info.fit.id(),
+        "model": m.1.model,
+        "dataset": m.1.dataset.id(),
+    })
+    .to_string())
+}
+
+/// One picture through a kept model (`pixels`: its input, channel-major u8).
+/// Resolves to `{probabilities: Float32Array, maps: JSON [{name, channels,
+/// height, width}], pixels: Uint8Array}`: the class probabilities and, when
+/// `maps`, every convolution stage's feature maps one after the other
+/// (`model::feature_maps`; none for the MLP).
+#[wasm_bindgen]
+pub fn look_inside(run_key: String, pixels: js_sys::Uint8Array, maps: bool) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let (m, (device, _)) = STATE.with(|s| {
+            let s = s.borrow();
+            Ok::<_, JsValue>((s.model(&run_key)?, s.device()?))
+        })?;
+        let (probs, stages) = train::look_inside(&m.0, &m.2, &pixels.to_vec(), maps, &device).await.map_err(js_err)?;
+        let bytes: Vec<u8> = stages.iter().flat_map(|f| f.pixels.iter().copied()).collect();
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"probabilities".into(), &js_sys::Float32Array::from(&probs[..]))?;
+        js_sys::Reflect::set(&out, &"maps".into(), &JsValue::from_str(&serde_json::to_string(&stages).expect("maps serialise")))?;
+        js_sys::Reflect::set(&out, &"pixels".into(), &js_sys::Uint8Array::from(&bytes[..]))?;
+        Ok(out.into())
+    })
+}
+
+/// The first layer's filters of a kept model as images. Resolves to
+/// `{filters: JSON {name, count, total, channels, height, width}, pixels: Uint8Array}`
+/// (`model::first_filters`: 128 is a zero weight).
+#[wasm_bindgen]
+pub fn first_filters(run_key: String) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let m = STATE.with(|s| s.borrow().model(&run_key))?;
+        let f = model::first_filters(&m.0).await.map_err(js_err)?;
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"filters".into(), &JsValue::from_str(&serde_json::to_string(&f).expect("filters serialise")))?;
+        js_sys::Reflect::set(&out, &"pixels".into(), &js_sys::Uint8Array::from(&f.pixels[..]))?;
+        Ok(out.into())
     })
 }
 

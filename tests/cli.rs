@@ -94,7 +94,7 @@ fn presets_are_listed() {
     let (ok, out, _) = reslab(&["presets"]);
     assert!(ok);
     let ids: Vec<&str> = out.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
-    assert_eq!(ids, ["degradation", "depth", "optimizers", "learning-rate", "batchnorm", "resnet34-vs-50"]);
+    assert_eq!(ids, ["degradation", "depth", "optimizers", "learning-rate", "batchnorm", "resnet34-vs-50", "own-images"]);
     let (ok, out, _) = reslab(&["presets", "--json"]);
     assert!(ok);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();

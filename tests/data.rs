@@ -57,9 +57,9 @@ const CIFAR_SAMPLE: Facts = Facts {
     test_counts: [57, 41, 51, 49, 40, 48, 54, 47, 57, 56],
 };
 /// The first labels of the official files, and so of every prefix of them.
-const MNIST_FIRST_LABELS: ([u8; 10], [u8; 10]) =
+const MNIST_FIRST_LABELS: ([u16; 10], [u16; 10]) =
     ([5, 0, 4, 1, 9, 2, 1, 3, 1, 4], [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]);
-const CIFAR_FIRST_LABELS: ([u8; 10], [u8; 10]) =
+const CIFAR_FIRST_LABELS: ([u16; 10], [u16; 10]) =
     ([6, 9, 9, 4, 1, 1, 2, 7, 8, 3], [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]);
 const LIMIT: usize = 512 << 20;
 
@@ -306,7 +306,7 @@ fn real_cifar_loose_bins_and_plain_tar_load_the_same() {
     // Record layout: label byte, then R, G, B planes.
     let bin = &member("data_batch_1.bin").1;
     let rec = &bin[7 * 3073..8 * 3073];
-    assert_eq!(d.train.labels[7], rec[0]);
+    assert_eq!(d.train.labels[7], u16::from(rec[0]));
     assert_eq!(d.train.image(7), &rec[1..]);
     // The archive without gzip, under a .tar name.
     let plain = load_files(
@@ -784,7 +784,7 @@ fn numbered(n: usize) -> ImageSet {
     }
     ImageSet {
         images,
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+        labels: (0..n).map(|i| (i % 10) as u16).collect(),
         channels: 1,
         height: 2,
         width: 2,

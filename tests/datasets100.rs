@@ -16,7 +16,7 @@ fn sample(kind: DatasetKind) -> Dataset {
 
 /// The fine and coarse labels given to CIFAR-10 record `i` of class `label`:
 /// every fine and coarse class is used, and they can be told apart.
-fn relabel(i: usize, label: u8) -> (u8, u8) {
+fn relabel(i: usize, label: u16) -> (u8, u8) {
     let fine = (label as usize * 10 + i % 10) as u8; // 0..=99
     (fine / 5, fine) // coarse 0..=19
 }
@@ -65,14 +65,14 @@ fn cifar100_loads_with_fine_or_coarse_labels_and_a_100_class_net_trains_on_it() 
     assert_eq!((fine.num_classes(), fine.kind.class_names()[0], fine.kind.class_names()[99]), (100, "apple", "worm"));
     assert_eq!((fine.train.len(), fine.test.len()), (c10.train.len(), c10.test.len()));
     assert_eq!(fine.train.images, c10.train.images, "the images are CIFAR-10's, unchanged");
-    let want_fine: Vec<u8> = c10.train.labels.iter().enumerate().map(|(i, &l)| relabel(i, l).1).collect();
+    let want_fine: Vec<u16> = c10.train.labels.iter().enumerate().map(|(i, &l)| u16::from(relabel(i, l).1)).collect();
     assert_eq!(fine.train.labels, want_fine);
     assert_eq!(fine.train.class_counts(100).iter().filter(|&&n| n > 0).count(), 100, "every fine class occurs");
 
     // The user's choice: the 20 superclasses. A CIFAR-10 hint does not turn CIFAR-100 files into CIFAR-10.
     let coarse = load_files(&archive, Some(DatasetKind::Cifar100Coarse)).unwrap();
     assert_eq!((coarse.kind, coarse.num_classes()), (DatasetKind::Cifar100Coarse, 20));
-    let want_coarse: Vec<u8> = c10.test.labels.iter().enumerate().map(|(i, &l)| relabel(i, l).0).collect();
+    let want_coarse: Vec<u16> = c10.test.labels.iter().enumerate().map(|(i, &l)| u16::from(relabel(i, l).0)).collect();
     assert_eq!(coarse.test.labels, want_coarse);
     assert_eq!(load_files(&archive, Some(DatasetKind::Cifar10)).unwrap().kind, DatasetKind::Cifar100);
 

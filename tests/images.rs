@@ -453,3 +453,72 @@ fn predict_takes_a_picture_of_a_digit_for_an_mnist_model() {
     assert!(p[0].1.iter().all(|(c, v)| c.len() == 1 && c.chars().all(|ch| ch.is_ascii_digit()) && (0.0..=1.0).contains(v)), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_thousand_classes_keep_their_labels_and_one_more_is_refused() {
+    // ImageNet's count: labels beyond a byte must survive the split and the batches.
+    let side = 8;
+    let ppi = 3 * side * side;
+    let names = |n: usize| (0..n).map(|c| format!("class{c:04}")).collect::<Vec<_>>();
+    let pictures = |n: usize| {
+        (0..n)
+            .flat_map(|class| (0..3).map(move |k| images::Picture { class, split: None, pixels: vec![((class * 3 + k) % 251) as u8; ppi] }))
+            .collect::<Vec<_>>()
+    };
+    let o = ImportOptions { size: side, fit: ImageFit::Crop, test_fraction: 0.34, seed: 3 };
+    let d = images::assemble(names(1000), pictures(1000), &o, "many".into()).unwrap();
+    assert_eq!(d.class_names.len(), 1000);
+    assert_eq!(d.class_names[999], "class0999");
+    for set in [&d.train, &d.test] {
+        assert!(set.labels.iter().any(|&l| l > 255), "labels above 255 kept");
+        // Each picture still carries its own class: its fill byte says which.
+        for i in 0..set.len() {
+            let class = set.labels[i] as usize;
+            let fill = set.image(i)[0] as usize;
+            assert!((0..3).any(|k| (class * 3 + k) % 251 == fill), "picture {i} labelled {class} holds class fill {fill}");
+        }
+    }
+    assert_eq!(d.train.class_counts(1000).iter().filter(|&&c| c == 2).count(), 1000, "two training pictures per class");
+    // The net follows: 1,000 logits.
+    let cfg = ExperimentConfig { model: "cnn".into(), dataset: DatasetKind::Images, image_size: 32, classes: Some(1000), ..Default::default() };
+    assert!(cfg.validate().is_empty(), "{:?}", cfg.validate());
+    let net = cfg.build_net(&Device::flex()).unwrap().valid();
+    assert_eq!(net.forward(Tensor::<4>::zeros([1, 3, 32, 32], &Device::flex())).dims(), [1, 1000]);
+    let e = images::assemble(names(1001), pictures(1001), &o, "too-many".into()).unwrap_err();
+    assert!(matches!(e.problem, Problem::ClassCount { found: 1001, .. }), "{e}");
+    assert!(e.to_string().contains("2 to 1000 classes"), "{e}");
+}
+
+#[test]
+fn a_study_runs_on_the_pictures_imported_once_with_their_classes() {
+    let pics = Pictures::resolve();
+    let out = temp_dir("study");
+    let data = pics.dir.to_str().unwrap();
+    let (ok, _, err) = reslab(&["train", "--preset", "own-images", "--budget", "smoke", "--data", data, "--image-size", "32", "--quiet", "--out", out.to_str().unwrap()]);
+    assert!(ok, "{pics}: {err}");
+    assert_eq!(err.matches("2 classes: cat").count(), 1, "imported once: {err}");
+    let mut files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    files.sort();
+    let runs: Vec<serde_json::Value> = files.iter().filter_map(|p| serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(p).unwrap()).ok()).filter(|v| v.get("config").is_some()).collect();
+    // At 32 px the study picks the paper's CIFAR nets, each trained on the pictures.
+    let models: Vec<&str> = runs.iter().map(|r| r["config"]["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["plain20", "plain56", "resnet20", "resnet56"], "{files:?}");
+    for r in &runs {
+        assert_eq!(r["status"], "finished", "{r}");
+        assert_eq!((&r["config"]["dataset"], &r["config"]["classes"], &r["config"]["image_size"]), (&serde_json::json!("images"), &serde_json::json!(2), &serde_json::json!(32)));
+        assert_eq!(r["class_names"], serde_json::json!(["cat", "dog"]));
+        assert_eq!(r["group"]["id"], "own-images");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn timing_a_study_on_pictures_uses_labels_of_their_classes() {
+    // The page times a few steps of each net of a plan before it runs (bench::run_config): with two classes a
+    // synthetic label beyond 1 made the cross-entropy index out of bounds and the engine trap.
+    for classes in [2, 1000] {
+        let cfg = ExperimentConfig { model: "cnn".into(), dataset: DatasetKind::Images, image_size: 32, classes: Some(classes), batch_size: 8, ..Default::default() };
+        let r = pollster::block_on(reslab::bench::run_config(&cfg, 1, 2, 60.0, &Device::flex(), "cpu")).unwrap();
+        assert!(r.ms_per_step.is_some_and(|ms| ms > 0.0), "{classes} classes: {r:?}");
+    }
+}

@@ -112,3 +112,82 @@ fn every_model_gives_ten_logits() {
         }
     }
 }
+
+/// A deterministic picture with structure (not constant, so ReLUs differ by channel).
+fn picture(c: usize, side: usize, device: &Device) -> Tensor<4> {
+    let v: Vec<f32> = (0..c * side * side).map(|i| ((i * 37 % 101) as f32 / 101.0) - 0.3).collect();
+    Tensor::<4>::from_data(burn::tensor::TensorData::new(v, [1, c, side, side]), device)
+}
+
+fn scaled_per_channel(values: &[f32], plane: usize) -> Vec<u8> {
+    values
+        .chunks(plane)
+        .flat_map(|ch| {
+            let max = ch.iter().cloned().fold(0.0f32, f32::max);
+            ch.iter().map(move |v| if max > 0.0 { (v.max(0.0) * 255.0 / max).round() as u8 } else { 0 }).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn feature_maps_follow_each_stage() {
+    let device = Device::flex();
+    let cases: [(&str, DatasetKind, &[(&str, usize, usize)]); 5] = [
+        ("cnn", DatasetKind::Mnist, &[("conv1", 32, 26), ("conv2", 64, 11)]),
+        ("resnet20", DatasetKind::Cifar10, &[("conv1", 16, 32), ("stage1", 16, 32), ("stage2", 32, 16), ("stage3", 64, 8)]),
+        // Small stem at 28 px (auto): no stride-2 stem, no max-pool.
+        ("resnet18", DatasetKind::Mnist, &[("conv1", 64, 28), ("stage1", 64, 28), ("stage2", 128, 14), ("stage3", 256, 7), ("stage4", 512, 4)]),
+        ("vgg11", DatasetKind::Cifar10, &[("block1", 64, 32), ("block2", 128, 16), ("block3", 256, 8), ("block4", 512, 4), ("block5", 512, 2)]),
+        ("mlp", DatasetKind::Mnist, &[]),
+    ];
+    for (id, kind, want) in cases {
+        let net = cfg(id, kind).build_net(&device).unwrap().valid();
+        let maps = pollster::block_on(model::feature_maps(&net, picture(kind.channels(), kind.size(), &device))).unwrap();
+        let got: Vec<(&str, usize, usize)> = maps.iter().map(|m| (m.name.as_str(), m.channels, m.height)).collect();
+        assert_eq!(got, want, "{id}: stages");
+        for m in &maps {
+            assert_eq!(m.width, m.height);
+            assert_eq!(m.pixels.len(), m.channels * m.height * m.width, "{id} {}", m.name);
+            // Each channel is scaled by its own maximum: it reaches 255, or is all zero (dead for this input).
+            let lit = m.pixels.chunks(m.height * m.width).filter(|ch| ch.contains(&255)).count();
+            let dark = m.pixels.chunks(m.height * m.width).filter(|ch| ch.iter().all(|&v| v == 0)).count();
+            assert_eq!(lit + dark, m.channels, "{id} {}: every channel scaled to its maximum", m.name);
+            assert!(lit * 4 >= m.channels, "{id} {}: only {lit} of {} channels respond", m.name, m.channels);
+        }
+    }
+    // The maps are the layers' real outputs: the small CNN's first stage is relu(conv1(x)).
+    let net = cfg("cnn", DatasetKind::Mnist).build_net(&device).unwrap().valid();
+    let x = picture(1, 28, &device);
+    let maps = pollster::block_on(model::feature_maps(&net, x.clone())).unwrap();
+    let model::Net::Cnn(cnn) = &net else { panic!("cnn builds a Cnn") };
+    let direct: Vec<f32> = burn::tensor::activation::relu(cnn.conv1.forward(x)).reshape([32 * 26 * 26]).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    let want = scaled_per_channel(&direct, 26 * 26);
+    let worst = want.iter().zip(&maps[0].pixels).map(|(a, b)| (*a as i32 - *b as i32).abs()).max().unwrap();
+    assert!(worst <= 1, "cnn conv1 maps differ from relu(conv1(x)) by {worst}");
+}
+
+#[test]
+fn first_filters_show_the_first_layer() {
+    let device = Device::flex();
+    let cases = [("cnn", DatasetKind::Mnist, ("conv1", 32, 32, 1, 3)), ("resnet20", DatasetKind::Cifar10, ("conv1", 16, 16, 3, 3)),
+        ("resnet18", DatasetKind::Cifar10, ("conv1", 64, 64, 3, 3)), ("mlp", DatasetKind::Mnist, ("fc1", 64, 512, 1, 28))];
+    for (id, kind, (name, count, total, channels, side)) in cases {
+        let net = cfg(id, kind).build_net(&device).unwrap().valid();
+        let f = pollster::block_on(model::first_filters(&net)).unwrap();
+        assert_eq!((f.name.as_str(), f.count, f.total, f.channels, f.height, f.width), (name, count, total, channels, side, side), "{id}");
+        assert_eq!(f.pixels.len(), count * channels * side * side);
+        // Around grey: each filter's largest |weight| is at 1 or 255; random weights of both signs.
+        for w in f.pixels.chunks(channels * side * side) {
+            assert!(w.iter().any(|&v| v <= 1 || v == 255), "{id}: a filter without its extreme");
+        }
+        assert!(f.pixels.iter().any(|&v| v < 128) && f.pixels.iter().any(|&v| v > 128), "{id}: all weights of one sign");
+    }
+    // Sign and order follow the weights: the CNN's filter k is conv1.weight[k].
+    let net = cfg("cnn", DatasetKind::Mnist).build_net(&device).unwrap().valid();
+    let f = pollster::block_on(model::first_filters(&net)).unwrap();
+    let model::Net::Cnn(cnn) = &net else { panic!("cnn builds a Cnn") };
+    let w: Vec<f32> = cnn.conv1.weight.val().reshape([32 * 9]).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+    for (v, p) in w.iter().zip(&f.pixels) {
+        assert_eq!(*v > 0.0, *p > 128, "weight {v} drawn as {p}");
+    }
+}

@@ -1,7 +1,10 @@
 // The analysis of the selected run: its confusion matrix and per-class
-// accuracy, a grid of its test images with what it predicted, and the
-// paper's Fig. 7 (the standard deviation of each layer's responses) for the
-// runs added to it.
+// accuracy (or, beyond 30 classes, its worst classes and most confused
+// pairs), a grid of its test images with what it predicted, and the paper's
+// Fig. 7 (the standard deviation of each layer's responses) for the runs
+// added to it. A confusion cell or pair shows the test images behind it;
+// Fig. 7 shows the images it was measured on; a test image clicked goes to
+// "Use the net".
 
 import { $ } from './dom.js';
 import { engine } from './engine-control.js';
@@ -10,18 +13,34 @@ import { SAMPLE_KIND } from './state.js';
 import { session } from './session.js';
 import { datasetKeyFor, ensureDataset } from './data.js';
 import { persistRun } from './kept-runs.js';
+import { renderUseNet, useTestImage } from './use-net.js';
 
 /** Test images by dataset key: {pixels, meta} once they arrived, {waiting: true} while asked for. */
 const imageCache = new Map();
 const IMAGE_COUNT = 2000;
 const GRID_SIZE = 60;
+/** Classes up to which the whole confusion matrix is drawn; beyond, the worst classes and pairs. */
+const MATRIX_UP_TO = 30;
+/** The Fig. 7 measurement's images (the first test images, as the engine takes them). */
+const FIG7_IMAGES = 100;
 let fig7Chart = null;
+/** Which test images the grid shows: null (the first ones), {truth, pred} (a confusion cell) or {first: n} (Fig. 7's). */
+let gridFilter = null;
+
+/** Shows the test images of one confusion cell (or Fig. 7's) in the grid, scrolled to. */
+function showImages(filter) {
+  gridFilter = filter;
+  renderImageGrid();
+  $('image-grid-box').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+}
 
 /** Per-class accuracy and confusion matrix of the selected run (and its test images). */
 export function renderRunDetails() {
   const box = $('run-details');
   const run = session.runs.get(session.selectedRunId);
   box.replaceChildren();
+  if (gridFilter && gridFilter.runId !== run?.id) gridFilter = null;
+  renderUseNet();
   const result = run?.result;
   const matrix = Array.isArray(result?.confusion_matrix) ? result.confusion_matrix : null;
   $('fig7-compute').disabled = !run || !run.done;
@@ -40,6 +59,10 @@ export function renderRunDetails() {
   const names = Array.isArray(info?.class_names) && info.class_names.length === matrix.length
     ? info.class_names.map(String)
     : matrix.map((_, i) => String(i));
+  if (matrix.length > MATRIX_UP_TO) {
+    box.append(confusionSummary(run, matrix, names, result));
+    return;
+  }
   const wrap = document.createElement('div');
   wrap.className = 'table-wrap';
   const table = document.createElement('table');
@@ -74,6 +97,7 @@ export function renderRunDetails() {
       const td = tr.insertCell();
       td.className = 'num';
       td.textContent = Number.isFinite(v) ? String(v) : '';
+      if (v > 0) cellLink(td, run, i, j, names);
       const frac = Number.isFinite(v) ? v / sum : 0;
       if (frac > 0) {
         td.style.background = i === j ? `rgba(0, 114, 178, ${0.12 + 0.6 * frac})` : `rgba(213, 94, 0, ${Math.min(0.75, 0.1 + 1.5 * frac)})`;
@@ -87,6 +111,51 @@ export function renderRunDetails() {
   });
   wrap.append(table);
   box.append(wrap);
+}
+
+/** A confusion cell that shows its test images when clicked (or Enter). */
+function cellLink(el, run, truth, pred, names) {
+  el.classList.add('link-cell');
+  el.tabIndex = 0;
+  el.title = `Show the test images of class ${names[truth]} predicted as ${names[pred]}`;
+  el.setAttribute('data-testid', 'confusion-cell');
+  const go = () => showImages({ runId: run.id, truth, pred });
+  el.addEventListener('click', go);
+  el.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') go();
+  });
+}
+
+/** Beyond MATRIX_UP_TO classes: the 15 worst classes and the 15 most confused pairs (each a link to its images). */
+function confusionSummary(run, matrix, names, result) {
+  const div = document.createElement('div');
+  div.className = 'confusion-summary';
+  const acc = Array.isArray(result.per_class_accuracy) ? result.per_class_accuracy.map(num) : [];
+  const worst = names.map((_, i) => i).filter((i) => acc[i] !== null && acc[i] !== undefined).sort((a, b) => acc[a] - acc[b]).slice(0, 15);
+  const pairs = [];
+  matrix.forEach((row, i) => (Array.isArray(row) ? row : []).forEach((v, j) => {
+    if (i !== j && Number(v) > 0) pairs.push([Number(v), i, j]);
+  }));
+  pairs.sort((a, b) => b[0] - a[0]);
+  const list = (title, items) => {
+    const h = document.createElement('h4');
+    h.textContent = title;
+    const ol = document.createElement('ol');
+    ol.append(...items);
+    div.append(h, ol);
+  };
+  list(`Worst classes (of ${names.length})`, worst.map((i) => {
+    const li = document.createElement('li');
+    li.textContent = `${names[i]}: ${formatPercent(acc[i])}`;
+    return li;
+  }));
+  list('Most confused pairs (true → predicted, test images)', pairs.slice(0, 15).map(([v, i, j]) => {
+    const li = document.createElement('li');
+    li.textContent = `${names[i]} → ${names[j]}: ${v}`;
+    cellLink(li, run, i, j, names);
+    return li;
+  }));
+  return div;
 }
 
 // ---------------------------------------------------------------- test images
@@ -150,12 +219,25 @@ export function renderImageGrid() {
   const { channels: c, height: hh, width: ww } = meta;
   const n = Math.min(preds.length, meta.labels.length, Math.floor(pixels.length / (c * hh * ww)));
   const wrongOnly = $('wrong-only').checked;
+  const names = Array.isArray(meta.classes) ? meta.classes.map(String) : [];
+  const f = gridFilter;
+  const wanted = f?.first
+    ? (i) => i < f.first
+    : f ? (i) => meta.labels[i] === f.truth && preds[i] === f.pred : (i) => !wrongOnly || preds[i] !== meta.labels[i];
+  const limit = f?.first ?? GRID_SIZE;
   const picks = [];
-  for (let i = 0; i < n && picks.length < GRID_SIZE; i++) {
-    if (!wrongOnly || preds[i] !== meta.labels[i]) picks.push(i);
+  for (let i = 0; i < n && picks.length < limit; i++) {
+    if (wanted(i)) picks.push(i);
   }
   grid.replaceChildren();
-  const names = Array.isArray(meta.classes) ? meta.classes.map(String) : [];
+  const shown = $('image-filter');
+  shown.hidden = !f;
+  if (f) {
+    shown.querySelector('span').textContent = f.first
+      ? `The first ${f.first} test images, on which Fig. 7 is measured.`
+      : `True ${names[f.truth] ?? f.truth}, predicted ${names[f.pred] ?? f.pred}: ${picks.length} of the first ${n} test images` +
+        (picks.length === limit ? ` (the first ${limit} shown).` : '.');
+  }
   for (const i of picks) {
     const fig = document.createElement('figure');
     const wrong = preds[i] !== meta.labels[i];
@@ -182,14 +264,20 @@ export function renderImageGrid() {
     const pred = names[preds[i]] ?? String(preds[i]);
     const truth = names[meta.labels[i]] ?? String(meta.labels[i]);
     cap.textContent = wrong ? `${pred} ✗ (${truth})` : pred;
-    fig.title = `Test image ${i}: predicted ${pred}, true ${truth}`;
+    fig.title = `Test image ${i}: predicted ${pred}, true ${truth}. Click to use it in "Use the net".`;
+    fig.tabIndex = 0;
+    const use = () => useTestImage(pixels.slice(base, base + c * hh * ww), c, hh, ww, `Test image ${i} (true class ${truth}).`);
+    fig.addEventListener('click', use);
+    fig.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') use();
+    });
     fig.append(canvas, cap);
     grid.append(fig);
   }
   if (!picks.length) {
     const p = document.createElement('p');
     p.className = 'hint';
-    p.textContent = wrongOnly ? `No wrong predictions among the first ${n} test images.` : 'No test images.';
+    p.textContent = f ? `None among the first ${n} test images.` : wrongOnly ? `No wrong predictions among the first ${n} test images.` : 'No test images.';
     grid.append(p);
   }
 }
@@ -213,7 +301,7 @@ export function requestLayerStats() {
   status.textContent = session.current ? `Measuring run #${run.id} after the current run…` : `Measuring run #${run.id}…`;
   const key = run.datasetKey ?? datasetKeyFor(run.config);
   ensureDataset(key).then(
-    () => engine.request('layer-stats', { runId: run.id, datasetKey: key, n: 100 }).then(
+    () => engine.request('layer-stats', { key: run.modelKey ?? String(run.id), datasetKey: key, n: FIG7_IMAGES }).then(
       (stats) => onLayerStats(run, stats),
       (err) => {
         status.textContent = `Layer responses of run #${run.id} could not be measured: ${messageOf(err)}`;
@@ -231,6 +319,18 @@ function onLayerStats(run, stats) {
   persistRun(run);
   $('fig7-status').textContent = `Added run #${run.id} (${run.layerStd.length} layers).`;
   renderFig7();
+}
+
+/** Fig. 7's images: the first test images of the selected run, in the grid. */
+export function showFig7Images() {
+  const run = session.runs.get(session.selectedRunId);
+  if (run) showImages({ runId: run.id, first: FIG7_IMAGES });
+}
+
+/** Back to the first test images (or the wrong ones). */
+export function showAllImages() {
+  gridFilter = null;
+  renderImageGrid();
 }
 
 /** Draws Fig. 7 for every run with layer statistics (plain nets dashed). */

@@ -15,7 +15,8 @@ import { dismissNotices, notice, setBackendLine, setNotices } from './notices.js
 import { charts } from './run-charts.js';
 import { SAMPLE_KIND } from './state.js';
 import { initialLab, session } from './session.js';
-import { forgetImages, renderFig7, renderImageGrid, requestLayerStats } from './analysis.js';
+import { forgetImages, renderFig7, renderImageGrid, requestLayerStats, showAllImages, showFig7Images } from './analysis.js';
+import { bindUseNet, forgetModels } from './use-net.js';
 import { forgetFailedClaimChecks } from './claims.js';
 import { adoptEngineSettings, bindControls, populateChoices, populateModels, scheduleValidate, writeControls } from './controls.js';
 import { bindDataLoading, ensureDataset, forgetDatasets, hideLoadProgress, showLoadProgress } from './data.js';
@@ -49,6 +50,7 @@ function wireEngine() {
     restarting: (reason) => {
       // The run in progress ends failed with its curves so far; the fresh engine holds no model, dataset or image.
       runsLostEngine(reason);
+      forgetModels();
       forgetImages();
       forgetDatasets();
     },
@@ -95,6 +97,9 @@ function bindRunControls() {
   });
   $('wrong-only').addEventListener('change', () => renderImageGrid());
   $('fig7-compute').addEventListener('click', () => requestLayerStats());
+  $('fig7-images').addEventListener('click', () => showFig7Images());
+  $('image-filter-clear').addEventListener('click', () => showAllImages());
+  bindUseNet();
   $('dismiss-notices').addEventListener('click', () => dismissNotices());
 }
 

@@ -2,7 +2,7 @@
 // its first bytes (as the engine's native import does: src/data/images.rs),
 // decoded by the browser (createImageBitmap: JPEG, PNG, WebP, GIF's first
 // frame, BMP), fitted to the net's square input (centre crop, or the whole
-// picture padded with black) on an OffscreenCanvas, and sent back as
+// picture padded with black; picture-fit.js, which Use the net shares), and sent back as
 // channel-major RGB bytes. One file at a time: the originals are read,
 // decoded and dropped, so memory holds one photo plus the small results.
 // A .zip of the folder tree is read here too (fflate): its entries' names
@@ -17,6 +17,7 @@
 // The page stops an import by terminating this worker.
 
 import { unzipSync } from './vendor/fflate.js';
+import { fitPicture } from './picture-fit.js';
 
 const MAX_PICTURE_BYTES = 64 << 20;
 
@@ -70,39 +71,6 @@ function jpegComplete(b) {
   }
 }
 
-let canvas = null;
-let ctx = null;
-
-/** `bitmap` fitted to size×size, as channel-major RGB bytes. */
-function fit(bitmap, size, how) {
-  if (!canvas || canvas.width !== size) {
-    canvas = new OffscreenCanvas(size, size);
-    ctx = canvas.getContext('2d', { willReadFrequently: true });
-    ctx.imageSmoothingQuality = 'high';
-  }
-  const { width: w, height: h } = bitmap;
-  ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, size, size);
-  if (how === 'pad') {
-    const scale = size / Math.max(w, h);
-    const dw = Math.max(1, Math.round(w * scale));
-    const dh = Math.max(1, Math.round(h * scale));
-    ctx.drawImage(bitmap, 0, 0, w, h, Math.floor((size - dw) / 2), Math.floor((size - dh) / 2), dw, dh);
-  } else {
-    const side = Math.min(w, h);
-    ctx.drawImage(bitmap, Math.floor((w - side) / 2), Math.floor((h - side) / 2), side, side, 0, 0, size, size);
-  }
-  const rgba = ctx.getImageData(0, 0, size, size).data;
-  const plane = size * size;
-  const out = new Uint8Array(3 * plane);
-  for (let p = 0; p < plane; p++) {
-    out[p] = rgba[4 * p];
-    out[plane + p] = rgba[4 * p + 1];
-    out[2 * plane + p] = rgba[4 * p + 2];
-  }
-  return out;
-}
-
 /** Reads a File's bytes, then decodes them. */
 async function decodeFile(file, size, how) {
   if (file.size === 0) return { reason: 'empty file (0 bytes)' };
@@ -130,7 +98,7 @@ async function decodeBytes(bytes, size, how) {
     return { reason: `cannot be decoded: ${err?.message ?? err}` };
   }
   try {
-    return { pixels: fit(bitmap, size, how) };
+    return { pixels: fitPicture(bitmap, size, how) };
   } finally {
     bitmap.close();
   }

@@ -27,7 +27,7 @@ export function nextModelKey(prefix) {
 
 /** Downloads run `run`'s trained model (the engine keeps those of its last runs). */
 export function saveModel(run) {
-  engine.request('save-model', { runId: run.id }).then(
+  engine.request('save-model', { key: run.modelKey ?? String(run.id) }).then(
     (bytes) => {
       if (!(bytes instanceof Uint8Array)) return;
       downloadBlob(`reslab-run-${run.id}-${slug(run.label)}.reslab`, new Blob([bytes], { type: 'application/octet-stream' }));
@@ -152,6 +152,9 @@ function addEvaluation(src, r) {
   run.message = `Evaluated the saved model ${src.name} on the test set.`;
   run.result = r;
   run.testAccuracy = num(r.test_accuracy);
+  // Its model is the loaded one: saved, measured (Fig. 7) and used (Use the net) under that key.
+  run.modelInWorker = true;
+  run.modelKey = src.key;
   run.backend = session.backendInfo?.backend ?? null;
   session.runs.set(id, run);
   renderResults();

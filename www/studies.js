@@ -17,9 +17,17 @@ import { describeDuration } from './speeds.js';
 export let lab = null;
 let linkedStudyOpened = false;
 
+/** The settings that say which data is loaded: a study that follows the data runs on them. */
+const DATA_FIELDS = ['dataset', 'image_size', 'image_fit', 'classes', 'test_fraction'];
+
 /** Asks the engine to expand a preset or grid into runs: [{label, config}]. */
 function requestExpand(req) {
   if (!session.engineReady) return Promise.reject(new Error('the training engine is still starting'));
+  if (req.preset && presetById(req.preset)?.follows_data) {
+    const base = session.state.configForEngine();
+    const data = Object.fromEntries(DATA_FIELDS.filter((k) => base[k] !== undefined).map((k) => [k, base[k]]));
+    req = { ...req, overrides: { ...data, ...(req.overrides ?? {}) } };
+  }
   return engine.request('expand', req).then((runs) => (Array.isArray(runs) ? runs : []));
 }
 
@@ -46,9 +54,23 @@ export function setupLab() {
   lab = new LabPanel({
     expand: requestExpand,
     queue: (planned, group) => {
-      const items = planned.map((r) => ({ config: r.config, label: r.label, group, datasetKey: session.state.datasetKey }));
-      queueRuns(items);
-      $('run-panel').scrollIntoView?.({ block: 'nearest' });
+      const add = (runs) => {
+        const items = runs.map((r) => ({ config: r.config, label: r.label, group, datasetKey: session.state.datasetKey }));
+        queueRuns(items);
+        $('run-panel').scrollIntoView?.({ block: 'nearest' });
+      };
+      if (!presetById(group.id)?.follows_data) {
+        add(planned);
+        return;
+      }
+      // Planned on the data loaded then: planned again on the data loaded now (and the plan shown follows).
+      requestExpand({ preset: group.id, budget: group.budget, scale: group.scale }).then(
+        (runs) => {
+          add(runs);
+          lab.refreshPlan();
+        },
+        (err) => notice(`The study could not be planned on the data loaded now: ${messageOf(err)}`),
+      );
     },
     baseConfig: () => session.state.configForEngine(),
     linkFor: (l) => studyLink(l),

@@ -52,6 +52,8 @@ export function exposeTestHooks() {
         memoryLog: r.memoryLog ? r.memoryLog.map((m) => m.slice()) : [],
         checkpoint: r.checkpoint ? { ...r.checkpoint } : null,
         firstLoss: r.steps.length ? r.steps.lossAt?.(0) ?? null : null,
+        /** What it predicted for the first 500 test images (the results' test_predictions). */
+        testPredictions: Array.isArray(r.result?.test_predictions) ? r.result.test_predictions.slice(0, 500) : null,
       }));
     },
     get errors() {

@@ -32,11 +32,16 @@
 //   checkpoint     {runId, epoch, step}   the running run's latest epoch, saved at once
 //                                         → {epoch, step, bytes, optimizer_state}
 //   load-checkpoint {key, bytes:ArrayBuffer}   kept under key for a train's resume → {key, config, epoch, step, optimizer_state}
-//   save-model     {runId}                                            → bytes (Uint8Array)
+//   save-model     {key}   a kept model (a run's id, or a loaded model's key) → bytes (Uint8Array)
 //   load-model     {key, name, bytes:ArrayBuffer}                     → {key, name, config}
 //   evaluate-model {key, datasetKey}                                  → result
-//   layer-stats    {runId, datasetKey, n}                             → [{name, index, std}]
+//   layer-stats    {key, datasetKey, n}                               → [{name, index, std}]
 //   images         {datasetKey, count}                                → {pixels:Uint8Array, meta:{labels, classes, channels, height, width}}
+//   model-info     {key}                                  → {class_names, input:[c,h,w], fit, model, dataset}
+//   look-inside    {key, pixels:Uint8Array (one input, c·h·w), maps}
+//                  → {probabilities:Float32Array, maps:[{name, channels, height, width}], pixels:Uint8Array}
+//                  the feature maps of every convolution stage when maps (src/model/inside.rs)
+//   first-filters  {key}                                  → {filters:{name, count, total, channels, height, width}, pixels}
 // The backend's choice, loads, trainings, measurements and the model jobs
 // wait their turn in one queue (the engine does one at a time); the others
 // are answered at once, even during a run.
@@ -153,7 +158,7 @@ const REQUESTS = {
     queued: true,
     run: engine(async (msg) => {
       // A promise on devices whose read-back is async (WebGPU), bytes otherwise.
-      const bytes = await rl.save_model(String(msg.runId));
+      const bytes = await rl.save_model(String(msg.key ?? msg.runId));
       return new Transfer(bytes, [bytes.buffer]);
     }),
   },
@@ -174,7 +179,25 @@ const REQUESTS = {
   'layer-stats': {
     context: 'layer-stats',
     queued: true,
-    run: engine(async (msg) => parseJson(await rl.layer_stats(String(msg.runId), String(msg.datasetKey), Number(msg.n ?? 100)), 'layer_stats')),
+    run: engine(async (msg) => parseJson(await rl.layer_stats(String(msg.key ?? msg.runId), String(msg.datasetKey), Number(msg.n ?? 100)), 'layer_stats')),
+  },
+  // Use the net: not queued, so a drawing is answered between the steps of a run in progress.
+  'model-info': { context: 'model', run: engine((msg) => parseJson(rl.model_info(String(msg.key)), 'model_info')) },
+  'look-inside': {
+    context: 'model',
+    run: engine(async (msg) => {
+      const pixels = msg.pixels instanceof Uint8Array ? msg.pixels : new Uint8Array(0);
+      const a = await rl.look_inside(String(msg.key), pixels, Boolean(msg.maps));
+      const value = { probabilities: a.probabilities, maps: parseJson(a.maps, 'look_inside'), pixels: a.pixels };
+      return new Transfer(value, [a.probabilities.buffer, a.pixels.buffer]);
+    }),
+  },
+  'first-filters': {
+    context: 'model',
+    run: engine(async (msg) => {
+      const a = await rl.first_filters(String(msg.key));
+      return new Transfer({ filters: parseJson(a.filters, 'first_filters'), pixels: a.pixels }, [a.pixels.buffer]);
+    }),
   },
   // Host memory only (no device): answered at once, even during a run.
   images: {

@@ -79,7 +79,7 @@ pub fn append_cifar_batch(
     set.images.reserve(count * IMAGE_BYTES);
     set.labels.reserve(count);
     for rec in records {
-        set.labels.push(rec[0]);
+        set.labels.push(u16::from(rec[0]));
         set.images.extend_from_slice(&rec[1..]);
     }
     Ok(count)
@@ -103,7 +103,7 @@ pub fn append_cifar100_batch(name: &str, bytes: &[u8], coarse: bool, set: &mut I
     set.images.reserve(count * IMAGE_BYTES);
     set.labels.reserve(count);
     for rec in records {
-        set.labels.push(rec[at]);
+        set.labels.push(u16::from(rec[at]));
         set.images.extend_from_slice(&rec[2..]);
     }
     Ok(count)

@@ -46,10 +46,10 @@ pub const SIZES: [usize; 5] = [32, 64, 96, 128, 224];
 pub const DEFAULT_SIZE: usize = 64;
 /// Pictures are read as colour images.
 pub const CHANNELS: usize = 3;
-/// Classes a dataset of pictures may have. At most 256: labels are stored
-/// as one byte per image ([`ImageSet::labels`]), as the CIFAR files store them.
+/// Classes a dataset of pictures may have: 2 to 1,000 (ImageNet's count;
+/// labels are `u16`, [`ImageSet::labels`]).
 pub const MIN_CLASSES: usize = 2;
-pub const MAX_CLASSES: usize = 256;
+pub const MAX_CLASSES: usize = 1_000;
 /// Files one import may name (a folder tree or a zip's entries): beyond this,
 /// a zip's directory alone would cost more memory than it is worth.
 pub const MAX_FILES: usize = 200_000;
@@ -446,8 +446,8 @@ pub fn assemble(class_names: Vec<String>, pictures: Vec<Picture>, opts: &ImportO
         set.images.reserve_exact(order.len() * ppi);
         for &i in order {
             set.images.extend_from_slice(&pictures[i].pixels);
-            // Below MAX_CLASSES (256), checked above: the label fits its byte.
-            set.labels.push(pictures[i].class as u8);
+            // Below MAX_CLASSES, checked above: the label fits its u16.
+            set.labels.push(pictures[i].class as u16);
         }
         set
     };

@@ -385,7 +385,7 @@ fn assemble_idx(pieces: &[Piece], all: &str) -> Result<(ImageSet, ImageSet), Dat
         }
         splits.push(ImageSet {
             images: pixels,
-            labels: label_bytes,
+            labels: label_bytes.into_iter().map(u16::from).collect(),
             channels: 1,
             height: rows,
             width: cols,

@@ -214,11 +214,12 @@ impl std::fmt::Display for DatasetKind {
 }
 
 /// Images stored as u8, N x C x H x W (channel-major per image, like CIFAR's
-/// file layout), with one label (a class index) per image.
+/// file layout), with one label (a class index) per image: `u16`, as your
+/// pictures may have up to 1,000 classes (the files store a byte).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageSet {
     pub images: Vec<u8>,
-    pub labels: Vec<u8>,
+    pub labels: Vec<u16>,
     pub channels: usize,
     pub height: usize,
     pub width: usize,

@@ -288,7 +288,7 @@ mod tests {
     /// n single-channel 4x4 images; pixel (y, x) of image k is 16k + 4y + x.
     fn ramp(n: usize) -> ImageSet {
         let images = (0..n * 16).map(|v| v as u8).collect();
-        let labels = (0..n).map(|k| (k % 10) as u8).collect();
+        let labels = (0..n).map(|k| (k % 10) as u16).collect();
         ImageSet {
             images,
             labels,

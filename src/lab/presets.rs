@@ -61,7 +61,7 @@ pub struct Reference {
     pub note: String,
 }
 
-/// Serialises as `{"id","title","summary","look_for","budget_note","table","reference","claims"}`.
+/// Serialises as `{"id","title","summary","look_for","budget_note","table","reference","claims","follows_data"}`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Preset {
     pub id: &'static str,
@@ -77,6 +77,10 @@ pub struct Preset {
     /// What the text tells a class it will see, as checks on the results
     /// (`reslab report --preset`, the page's study box, docs/STUDIES.md).
     pub claims: Vec<Claim>,
+    /// The study runs on whatever data is loaded (the caller's overrides say
+    /// which: `dataset`, and `image_size`/`classes` for your pictures) and
+    /// picks its nets by the input size ([`nets_for_size`]).
+    pub follows_data: bool,
     #[serde(skip)]
     plan: Plan,
 }
@@ -183,6 +187,7 @@ pub fn presets() -> Vec<Preset> {
                 claim("Depth costs the plain nets far more than the residual ones: the training-loss gap between 20 and 56 layers is wider without shortcuts.", Measure::FinalTrainLoss, Summary::Range, json!({"model": ["resnet20", "resnet56"]}), json!({"model": ["plain20", "plain56"]}), 0.2),
                 claim("The same shows on the test set: ResNet-56 reaches a higher test accuracy than plain-56.", Measure::TestAccuracy, Summary::Mean, json!({"model": "plain56"}), json!({"model": "resnet56"}), 0.05),
             ],
+            follows_data: false,
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "shortcut": "a"})),
                 classroom: short_cifar_recipe(),
@@ -214,6 +219,7 @@ pub fn presets() -> Vec<Preset> {
                 close("With shortcuts, depth costs little in training: ResNet-56 ends within 0.2 of ResNet-20's training loss.", Measure::FinalTrainLoss, json!({"model": "resnet20"}), json!({"model": "resnet56"}), 0.2),
                 close("With shortcuts, depth costs little on the test set either: ResNet-56's test accuracy is within 3 points of ResNet-20's.", Measure::TestAccuracy, json!({"model": "resnet20"}), json!({"model": "resnet56"}), 0.03),
             ],
+            follows_data: false,
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "shortcut": "a"})),
                 classroom: short_cifar_recipe(),
@@ -239,6 +245,7 @@ pub fn presets() -> Vec<Preset> {
                 claim("The choice of optimizer matters more on CIFAR-10: the test accuracies spread wider there than on MNIST.", Measure::TestAccuracy, Summary::Range, json!({"dataset": "mnist"}), json!({"dataset": "cifar10"}), 0.05),
                 claim("In a short run the adaptive methods are ahead: on CIFAR-10, Adam, Adagrad and RMSprop reach a higher test accuracy than plain and momentum SGD, on average.", Measure::TestAccuracy, Summary::Mean, json!({"dataset": "cifar10", "optimizer": ["sgd", "momentum"]}), json!({"dataset": "cifar10", "optimizer": ["adam", "adagrad", "rmsprop"]}), 0.03),
             ],
+            follows_data: false,
             plan: Plan {
                 structure: obj(json!({"model": "resnet20"})),
                 classroom: obj(json!({"batch_size": 64, "max_steps": 300})),
@@ -269,6 +276,7 @@ pub fn presets() -> Vec<Preset> {
                 claim("Too small a rate learns slowly: lr 1e-4 ends with a higher training loss than 1e-3.", Measure::FinalTrainLoss, Summary::Mean, json!({"lr": 0.001}), json!({"lr": 0.0001}), 0.1),
                 claim("Too large a rate does worse: lr 1e-2 ends with a lower test accuracy than 1e-3.", Measure::TestAccuracy, Summary::Mean, json!({"lr": 0.01}), json!({"lr": 0.001}), 0.03),
             ],
+            follows_data: false,
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "model": "resnet20", "optimizer": "adam"})),
                 classroom: obj(json!({"batch_size": 64, "epochs": 15, "patience": 2, "val_size": 200})),
@@ -294,6 +302,7 @@ pub fn presets() -> Vec<Preset> {
             claims: vec![
                 claim("With Keras' momentum (0.01 here) the validation accuracy lags further behind the training accuracy, epoch by epoch.", Measure::TrainValLag, Summary::Mean, json!({"bn_momentum": 0.1}), json!({"bn_momentum": 0.01}), 0.05),
             ],
+            follows_data: false,
             plan: Plan {
                 structure: obj(json!({"dataset": "cifar10", "model": "resnet20"})),
                 classroom: {
@@ -336,6 +345,7 @@ pub fn presets() -> Vec<Preset> {
                 claim("Shortcuts help at 34 layers on the test set too: ResNet-34 reaches a higher test accuracy than plain-34.", Measure::TestAccuracy, Summary::Mean, json!({"model": "plain34"}), json!({"model": "resnet34"}), 0.05),
                 claim("Shortcuts help at 50 layers: ResNet-50 reaches a higher test accuracy than plain-50.", Measure::TestAccuracy, Summary::Mean, json!({"model": "plain50"}), json!({"model": "resnet50"}), 0.05),
             ],
+            follows_data: false,
             plan: Plan {
                 // Option B: the paper uses projections where shapes change for the ImageNet nets.
                 structure: obj(json!({"dataset": "cifar10", "shortcut": "b", "stem": "auto"})),
@@ -352,6 +362,40 @@ pub fn presets() -> Vec<Preset> {
                 runs: None,
                 grid: axis("model", json!(["resnet34", "resnet50", "plain34", "plain50"])),
             },
+        },
+        Preset {
+            id: "own-images",
+            title: "Plain vs residual on your own images",
+            summary: "Train plain and residual nets of the same depth on the data loaded now (your pictures, or a standard set) \
+                and see whether the shortcuts' advantage carries over.",
+            look_for: "The degradation study asked whether shortcuts make deep nets trainable on CIFAR-10; this one asks it of \
+                your data. Compare each plain net with its residual twin (same depth, same parameters but the shortcuts): the \
+                residual net should reach a lower training loss, and usually a higher test accuracy. With few pictures per \
+                class the test accuracy is noisy: a few pictures decide a point. Open a run's details for the confusion \
+                matrix, and \"Use the net\" to try it on a picture of your own.",
+            budget_note: "The nets follow the image size: at 32 px and less, the paper's CIFAR nets plain-20/56 and \
+                ResNet-20/56 (option A shortcuts); above, the ImageNet layout's plain-18 and ResNet-18 (projection shortcuts, \
+                the stem chosen by size). Classroom: 300 steps at batch 32, learning rate 0.02 with momentum, ÷10 at steps 150 \
+                and 225, augmentation on (the page measures this machine's speed and says how long that takes here; at 128 px \
+                and more a step costs many times a CIFAR step). Paper: 30 epochs with a cosine schedule.",
+            table: TableKind::Runs,
+            reference: vec![],
+            claims: vec![
+                claim("Shortcuts help on this data: the residual nets end with a lower training loss than their plain twins.", Measure::FinalTrainLoss, Summary::Mean, json!({"model": ["resnet18", "resnet20", "resnet56"]}), json!({"model": ["plain18", "plain20", "plain56"]}), 0.05),
+                claim("And on its test set: the residual nets reach a higher test accuracy than their plain twins.", Measure::TestAccuracy, Summary::Mean, json!({"model": ["plain18", "plain20", "plain56"]}), json!({"model": ["resnet18", "resnet20", "resnet56"]}), 0.02),
+            ],
+            plan: Plan {
+                structure: Map::new(),
+                classroom: {
+                    let mut m = sgd_recipe(300, 32);
+                    m.insert("lr".into(), json!(0.02));
+                    m
+                },
+                paper: Paper::Long(obj(json!({"max_steps": null, "epochs": 30, "schedule": "cosine", "milestones": []}))),
+                runs: None,
+                grid: vec![],
+            },
+            follows_data: true,
         },
     ]
 }
@@ -404,7 +448,13 @@ pub fn expand_preset(id: &str, budget: Budget, scale: f64, overrides: &Map<Strin
         }
         _ => base.extend(plan.classroom.clone()),
     }
-    let grid = Grid { name: Some(p.title.into()), base, runs: plan.runs, grid: plan.grid };
+    let mut grid = plan.grid;
+    if p.follows_data {
+        let (models, fields) = nets_for_size(data_size(overrides)?);
+        grid = axis("model", models);
+        base.extend(fields);
+    }
+    let grid = Grid { name: Some(p.title.into()), base, runs: plan.runs, grid };
     grid.expand_with(|m| {
         match budget {
             Budget::Classroom if scale != 1.0 => scale_length(m, scale),
@@ -413,6 +463,25 @@ pub fn expand_preset(id: &str, budget: Budget, scale: f64, overrides: &Map<Strin
         }
         m.extend(overrides.clone());
     })
+}
+
+/// The nets of a study that follows the data, and their shortcut fields:
+/// the CIFAR nets at 32 px and less (where the paper ran them), ResNet-18
+/// and plain-18 above.
+fn nets_for_size(size: usize) -> (Value, Map<String, Value>) {
+    if size <= 32 {
+        (json!(["plain20", "plain56", "resnet20", "resnet56"]), obj(json!({"shortcut": "a"})))
+    } else {
+        (json!(["plain18", "resnet18"]), obj(json!({"shortcut": "b", "stem": "auto"})))
+    }
+}
+
+/// The input side of the data the overrides name (the default config's dataset if none).
+fn data_size(overrides: &Map<String, Value>) -> Result<usize, String> {
+    let mut m = super::default_object();
+    m.extend(overrides.clone());
+    let cfg = ExperimentConfig::from_json(&Value::Object(m).to_string()).map_err(|e| format!("overrides: {e}"))?;
+    Ok(cfg.input_size())
 }
 
 #[cfg(test)]
@@ -426,7 +495,7 @@ mod tests {
     #[test]
     fn every_preset_expands_to_valid_configs_for_every_budget() {
         let ps = presets();
-        assert_eq!(ps.iter().map(|p| p.id).collect::<Vec<_>>(), ["degradation", "depth", "optimizers", "learning-rate", "batchnorm", "resnet34-vs-50"]);
+        assert_eq!(ps.iter().map(|p| p.id).collect::<Vec<_>>(), ["degradation", "depth", "optimizers", "learning-rate", "batchnorm", "resnet34-vs-50", "own-images"]);
         for p in &ps {
             for b in BUDGETS {
                 for scale in [0.1, 1.0, 3.0] {
@@ -451,6 +520,27 @@ mod tests {
                 assert!(hits.count() > 0, "{}: reference {:?} matches no run", p.id, r.matches);
             }
         }
+    }
+
+    #[test]
+    fn own_images_follows_the_loaded_data_and_its_size() {
+        let pets = obj(json!({"dataset": "images", "image_size": 64, "classes": 2, "image_fit": "pad"}));
+        let runs = expand_preset("own-images", Budget::Classroom, 1.0, &pets).unwrap();
+        assert_eq!(runs.iter().map(|r| r.config.model.as_str()).collect::<Vec<_>>(), ["plain18", "resnet18"]);
+        for r in &runs {
+            let c = &r.config;
+            assert_eq!((c.dataset, c.image_size, c.num_classes(), c.shortcut, c.stem), (DatasetKind::Images, 64, 2, Shortcut::B, Stem::Auto));
+            assert_eq!((c.batch_size, c.max_steps, c.augment, &c.milestones[..]), (32, Some(300), Some(true), &[150, 225][..]));
+        }
+        // Small pictures and the standard sets get the paper's CIFAR nets.
+        for data in [json!({"dataset": "images", "image_size": 32, "classes": 5}), json!({"dataset": "cifar10"}), json!({"dataset": "mnist"})] {
+            let runs = expand_preset("own-images", Budget::Classroom, 1.0, &obj(data.clone())).unwrap();
+            assert_eq!(runs.iter().map(|r| r.config.model.as_str()).collect::<Vec<_>>(), ["plain20", "plain56", "resnet20", "resnet56"], "{data}");
+            assert!(runs.iter().all(|r| r.config.shortcut == Shortcut::A && serde_json::to_value(r.config.dataset).unwrap() == data["dataset"]));
+        }
+        // Bad data settings are the overrides' error, not a panic.
+        let e = expand_preset("own-images", Budget::Classroom, 1.0, &obj(json!({"dataset": "images", "image_size": 33, "classes": 2}))).unwrap_err();
+        assert!(e.contains("image_size"), "{e}");
     }
 
     #[test]
@@ -531,7 +621,7 @@ mod tests {
     fn presets_serialise_with_the_documented_fields() {
         let v = serde_json::to_value(presets()).unwrap();
         let keys: Vec<&String> = v[0].as_object().unwrap().keys().collect(); // sorted
-        assert_eq!(keys, ["budget_note", "claims", "id", "look_for", "reference", "summary", "table", "title"]);
+        assert_eq!(keys, ["budget_note", "claims", "follows_data", "id", "look_for", "reference", "summary", "table", "title"]);
         assert_eq!(v[0]["reference"][0], json!({"match": {"model": "resnet20"}, "label": "paper Table 6", "test_error": 8.75, "note": "ResNet-20, full 64k-step recipe"}));
         assert_eq!(v[2]["table"], "optimizer-by-dataset");
         assert_eq!(v[2]["reference"], json!([]));

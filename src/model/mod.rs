@@ -15,12 +15,14 @@
 
 mod blocks;
 mod describe;
+mod inside;
 mod nets;
 mod responses;
 mod spec;
 
 pub use blocks::{BasicBlock, Bottleneck, ConvBn};
 pub use describe::{Description, Edge, Layer};
+pub use inside::{FeatureMaps, Filters, feature_maps, first_filters};
 pub use responses::{LayerStd, layer_names, response_std};
 pub use nets::{CifarResNet, Cnn, ImageNetResNet, Mlp, Vgg};
 pub use spec::{ModelSpec, Shortcut, Stem};

@@ -119,6 +119,32 @@ pub async fn class_probabilities(net: &Net, info: &crate::model_file::ModelInfo,
     Ok(out)
 }
 
+/// What the net makes of one picture (`info.input`, channel-major bytes,
+/// prepared as [`class_probabilities`] prepares it): its class probabilities
+/// and, when `maps`, the feature maps of every convolution stage.
+pub async fn look_inside(
+    net: &Net,
+    info: &crate::model_file::ModelInfo,
+    pixels: &[u8],
+    maps: bool,
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<crate::model::FeatureMaps>), String> {
+    let [c, h, w] = info.input;
+    if pixels.len() != c * h * w {
+        return Err(format!("{} bytes are not one {c}x{h}x{w} picture", pixels.len()));
+    }
+    let set = ImageSet { images: pixels.to_vec(), labels: vec![0], channels: c, height: h, width: w };
+    let mean = info.pixel_mean.as_deref().unwrap_or(&[]);
+    let plain = device.clone().inner();
+    let model = net.valid();
+    let (x, _) = batch_tensors(&set, &[0], mean, None, &plain);
+    let p = burn::tensor::activation::softmax(model.forward(x.clone()), 1);
+    let k = p.dims()[1];
+    let probabilities = read_f32(p.reshape([k])).await?;
+    let maps = if maps { crate::model::feature_maps(&model, x).await? } else { vec![] };
+    Ok((probabilities, maps))
+}
+
 async fn read_f32(t: Tensor<1>) -> Result<Vec<f32>, String> {
     let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
     data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
@@ -264,7 +290,7 @@ impl EarlyStop {
 }
 
 /// Confusion matrix `[true][predicted]` and per-class accuracy.
-pub fn confusion(labels: &[u8], predictions: &[usize], classes: usize) -> (Vec<Vec<usize>>, Vec<Option<f64>>) {
+pub fn confusion(labels: &[u16], predictions: &[usize], classes: usize) -> (Vec<Vec<usize>>, Vec<Option<f64>>) {
     let mut m = vec![vec![0usize; classes]; classes];
     for (&l, &p) in labels.iter().zip(predictions) {
         if (l as usize) < classes && p < classes {

@@ -157,6 +157,27 @@ export async function until(what, fn, timeout, app = null) {
   }
 }
 
+/**
+ * What a canvas shows: `lit`, the share of its grey pixels (r = g = b: the
+ * tiles of feature maps, not their coloured gaps) brighter than 8; `distinct`,
+ * how many different colours it holds.
+ */
+export function canvasInk(locator) {
+  return locator.evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let [grey, lit] = [0, 0];
+    const colours = new Set();
+    for (let p = 0; p < d.length; p += 4) {
+      colours.add((d[p] << 16) | (d[p + 1] << 8) | d[p + 2]);
+      if (d[p] === d[p + 1] && d[p + 1] === d[p + 2]) {
+        grey++;
+        if (d[p] > 8) lit++;
+      }
+    }
+    return { lit: grey ? lit / grey : 0, distinct: colours.size, width: c.width, height: c.height };
+  });
+}
+
 export async function waitForRunEnd(page, timeout) {
   await page.waitForFunction(
     (ends) => ends.includes(document.getElementById('run-status')?.dataset.status),

@@ -1,7 +1,11 @@
 // Your own pictures in the page: a folder of class folders picked with the
 // folder picker, decoded in the picture worker, previewed per class, the
 // unusable files listed, trained on, and the results naming the classes;
-// then the same tree as a .zip, picked and by URL, giving the same dataset.
+// then the same tree as a .zip, picked and by URL, giving the same dataset;
+// Cancel; the folder dropped (as the browser delivers a dropped folder, through
+// the DevTools protocol's drag and drop); the trained net used on one photo
+// (Use the net: its classes by name), and the study that follows the data
+// planned on these pictures.
 //
 // The pictures are the cats vs dogs sample (RESLAB_DATA, default
 // ../shared/data: cats_vs_dogs_sample/, 200 real photos) with a broken JPEG,
@@ -16,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { zipSync } from 'fflate';
-import { MINUTE, REPO, diagnostics, openApp, pressTrain, requireBuild, waitForBackend, waitForRunEnd } from './helpers.mjs';
+import { MINUTE, REPO, canvasInk, control, diagnostics, openAdvanced, openApp, pressTrain, requireBuild, until, waitForBackend, waitForRunEnd } from './helpers.mjs';
 
 requireBuild();
 
@@ -203,4 +207,78 @@ test('Cancel during decoding stops the import and keeps the dataset already load
   await page.waitForFunction(() => document.getElementById('data-error').hidden, null, { timeout: 5 * MINUTE });
   await page.waitForFunction(() => document.getElementById('load-status').hidden, null, { timeout: 5 * MINUTE });
   assert.equal(await page.getByTestId('dataset-info').textContent(), infoBefore);
+});
+
+test('the trained net on one photo: its classes by name; the study on your own images plans on these pictures', { timeout: 5 * MINUTE }, async () => {
+  const { page } = app;
+  // The run of the first test (the only one), trained on these pictures at 32 px.
+  await page.getByTestId('result-row').first().click();
+  await until('the run\'s model in Use the net', async () => /Run #1: cnn, input 32×32 colour, classes cat, dog/.test(await page.getByTestId('use-model').textContent()), MINUTE, app);
+  await page.locator('#use-tabs [data-source="picture"]').click();
+  const photo = join(dir, 'cat', readdirSync(join(dir, 'cat')).find((f) => /\.(jpg|bmp)$/.test(f) && !/broken|empty/.test(f)));
+  await page.locator('#use-file').setInputFiles(photo);
+  const prediction = page.getByTestId('prediction');
+  await until('a prediction for the photo', () => prediction.evaluate((ol) => ol.dataset.pending === undefined && ol.dataset.top !== undefined), MINUTE, app);
+  const rows = await prediction.locator('li').evaluateAll((lis) => lis.map((li) => [li.dataset.class, Number(li.dataset.probability)]));
+  assert.deepEqual(rows.map((r) => r[0]), ['cat', 'dog'], JSON.stringify(rows));
+  assert.ok(Math.abs(rows[0][1] + rows[1][1] - 1) < 1e-3, JSON.stringify(rows));
+  assert.ok((await canvasInk(page.getByTestId('use-seen'))).distinct > 50, 'the photo as the net sees it is drawn');
+  assert.match(await page.getByTestId('use-status').textContent(), /centre-cropped to 32×32, as in training/);
+
+  // The study that follows the data: at 32 px the paper's CIFAR nets, on these pictures.
+  await page.locator('[data-preset="own-images"]').click();
+  await until('the plan of the study on your own images', async () => /plain56/.test(await page.locator('#preset-plan').textContent()), MINUTE, app);
+  const plan = await page.locator('#preset-plan').textContent();
+  for (const m of ['plain20', 'plain56', 'resnet20', 'resnet56']) assert.match(plan, new RegExp(m), plan);
+  assert.match(plan, /images/, plan);
+  assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
+});
+
+test('a dropped folder imports as the picked one did', { timeout: 8 * MINUTE }, async () => {
+  const { page } = app;
+  const pickedInfo = await page.getByTestId('dataset-info').textContent();
+  const loads = await page.evaluate(() => Number(document.getElementById('user-data-status').dataset.loads ?? 0));
+  const zone = page.locator('#drop-zone');
+  await zone.scrollIntoViewIfNeeded();
+  const box = await zone.boundingBox();
+  const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
+  const hit = await page.evaluate(([px, py]) => document.elementFromPoint(px, py)?.outerHTML.slice(0, 120), [x, y]);
+  assert.ok(/drop-zone|drop-hint/.test(hit ?? ''), `the drop lands on ${hit}`);
+  // What the browser receives when a folder is dragged from the file manager.
+  const cdp = await page.context().newCDPSession(page);
+  const data = { items: [], files: [dir], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) await cdp.send('Input.dispatchDragEvent', { type, x, y, data });
+  await until('the dropped folder\'s import', () => page.evaluate((n) => Number(document.getElementById('user-data-status').dataset.loads ?? 0) > n, loads), 2 * MINUTE, app);
+  assert.equal(await page.getByTestId('data-error').isVisible(), false, await page.getByTestId('data-error').textContent());
+  assert.equal(await page.getByTestId('dataset-info').textContent(), pickedInfo);
+  assert.equal((await page.locator('#picture-skipped li').allTextContents()).length, 3);
+});
+
+test('forty classes: trained, and the analysis lists the worst classes and the most confused pairs', { timeout: 8 * MINUTE }, async () => {
+  const { page } = app;
+  // 40 class folders of 3 small pictures each, one colour per class.
+  const many = join(tmp, 'forty');
+  for (let c = 0; c < 40; c++) {
+    const name = `class${String(c).padStart(2, '0')}`;
+    mkdirSync(join(many, name), { recursive: true });
+    for (let k = 0; k < 3; k++) writeFileSync(join(many, name, `${k}.bmp`), bmp(12, 12, (x, y) => [(c * 53) % 256, (c * 97 + k * 9) % 256, ((x + y) * 20) % 256]));
+  }
+  await page.locator('#data-folder').setInputFiles(many);
+  await page.waitForFunction(() => /40 classes|classes class00/.test(document.getElementById('data-info')?.textContent ?? ''), null, { timeout: 3 * MINUTE });
+  await openAdvanced(page);
+  await control(page, 'Max steps').fill('2');
+  await pressTrain(page);
+  assert.equal(await waitForRunEnd(page, 5 * MINUTE), 'finished', await diagnostics(app));
+  const newest = await page.getByTestId('result-row').evaluateAll((rows) => Math.max(...rows.map((r) => Number(r.dataset.runId))));
+  await page.locator(`[data-testid="result-row"][data-run-id="${newest}"]`).click();
+  const details = page.getByTestId('run-details');
+  await until('the summary of a 40-class confusion matrix', async () => /Worst classes \(of 40\)/.test(await details.textContent()), MINUTE, app);
+  assert.equal(await page.locator('table.confusion').count(), 0, 'no 40×40 table');
+  const pairs = details.locator('li[data-testid="confusion-cell"]');
+  assert.ok((await pairs.count()) > 0, await details.textContent());
+  // A pair shows its test images.
+  await pairs.first().click();
+  await page.getByTestId('image-filter').waitFor({ state: 'visible', timeout: MINUTE });
+  assert.ok((await page.getByTestId('image-grid').locator('figure').count()) > 0);
+  assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
 });

@@ -1,15 +1,19 @@
 // (d) Forced WebGPU (SwiftShader in headless Chromium: software, very slow):
-//     a 3-step run of the small convnet finishes with a finite loss.
+//     a 3-step run of the small convnet finishes with a finite loss; Use the
+//     net, on the WebGPU engine, predicts a test image as the run's
+//     evaluation did, and draws the net's feature maps.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   MINUTE,
+  canvasInk,
   diagnostics,
   debugState,
   openApp,
   pressTrain,
   requireBuild,
+  until,
   waitForBackend,
   waitForRunEnd,
 } from './helpers.mjs';
@@ -35,6 +39,21 @@ test('(d) ?backend=webgpu trains cnn for 3 steps on WebGPU', { timeout: 30 * MIN
   const run = runs.at(-1);
   assert.ok(Number.isFinite(run.lastLoss), `last loss is not finite: ${run.lastLoss}`);
   assert.ok(counts.steps > 0, 'loss chart has no points');
+
+  // Use the net on the GPU: a test image is predicted as the evaluation (batched, also on the GPU) predicted it.
+  await page.getByTestId('result-row').first().click();
+  const figure = page.getByTestId('image-grid').locator('figure').first();
+  await figure.waitFor({ timeout: 2 * MINUTE });
+  const [, pred] = /predicted (\S+), true/.exec(await figure.getAttribute('title'));
+  await until('the model in Use the net', async () => /cnn, input 28×28 grey/.test(await page.getByTestId('use-model').textContent()), 2 * MINUTE, app);
+  await page.locator('#inside > summary').click();
+  await figure.click();
+  const prediction = page.getByTestId('prediction');
+  await until('a prediction on the GPU', () => prediction.evaluate((ol) => ol.dataset.pending === undefined && ol.dataset.top !== undefined), 5 * MINUTE, app);
+  assert.equal(await prediction.getAttribute('data-top'), pred, 'Use the net and the evaluation disagree on the GPU');
+  const maps = page.getByTestId('feature-map');
+  await until('the feature maps', async () => (await maps.count()) === 2, 5 * MINUTE, app);
+  for (const c of await maps.locator('canvas').all()) assert.ok((await canvasInk(c)).lit > 0.02, 'blank feature maps on the GPU');
   await app.screenshot('webgpu-cnn.png');
   assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
 });
