@@ -165,6 +165,23 @@ function renderCounts(report) {
   $('counts').replaceChildren(...rows);
 }
 
+/** The last step's dispatches by kernel, per net and batch (the first 25 kernels of each). */
+function renderKernels(report) {
+  const rows = [];
+  for (const r of report.results) {
+    const k = r.gpu_counts?.last_step_by_kernel;
+    if (!k) continue;
+    const list = Object.entries(k);
+    for (const [name, n] of list.slice(0, 25)) rows.push(row([r.model, [String(r.batch), 'num'], name, [String(n), 'num']]));
+    if (list.length > 25) {
+      const rest = list.slice(25).reduce((s, [, n]) => s + n, 0);
+      rows.push(row([r.model, [String(r.batch), 'num'], `${list.length - 25} other kernels`, [String(rest), 'num']]));
+    }
+  }
+  if (!rows.length) rows.push(row([report.backends.webgpu ? 'none yet' : 'WebGPU was not measured']));
+  $('kernels').replaceChildren(...rows);
+}
+
 function renderCheck(report) {
   const c = report.self_check;
   const summary = $('check-summary');
@@ -204,6 +221,7 @@ export function renderReport(report) {
   renderMachine(report);
   renderSpeed(report);
   renderCounts(report);
+  renderKernels(report);
   renderCheck(report);
   renderTraining(report);
   $('report').textContent = JSON.stringify(report, null, 2);

@@ -16,7 +16,7 @@
 // {type:'result', result}, {type:'self-check', check}, {type:'training',
 // training}, {type:'gpu-error', message}, {type:'done'}, {type:'error', message}.
 
-import { installGpuCounters, diff, medianCounts, sumCounts } from './gpu-counters.js';
+import { installGpuCounters, diff, kernelsDiff, medianCounts, sumCounts } from './gpu-counters.js';
 import { ENGINE_URL, THREADED_ENGINE_URL, threadPlan, startPool } from './threads.js';
 
 const MNIST = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
@@ -81,11 +81,14 @@ async function selfCheck(rl) {
  * bench() (so the first step includes building the model and uploading the
  * batch), `snaps[i]` the snapshot after step i.
  */
-function stepCounts(before, snaps) {
+function stepCounts(before, snaps, kernels) {
   if (!snaps.length) return null;
   const later = snaps.slice(1).map((s, i) => diff(snaps[i], s));
   const total = sumCounts(later);
+  const k = kernels.length;
   return {
+    // The last step's dispatches by kernel (pipeline label), largest first: what to fuse first.
+    last_step_by_kernel: k ? kernelsDiff(k > 1 ? kernels[k - 2] : kernels.before, kernels[k - 1]) : null,
     first_step: diff(before, snaps[0]),
     later_steps: later.length,
     later_steps_median: medianCounts(later),
@@ -99,13 +102,18 @@ async function benchOnce(rl, spec, counters, label) {
   const steps = Math.max(spec.warmup + spec.steps, spec.memory_steps ?? 0);
   const before = counters?.snapshot();
   const snaps = [];
+  const kernels = [];
+  kernels.before = counters?.kernels();
   const afterStep = (i) => {
-    if (counters) snaps[i] = counters.snapshot();
+    if (counters) {
+      snaps[i] = counters.snapshot();
+      kernels[i] = counters.kernels();
+    }
     post({ type: 'progress', text: label, step: i + 1, steps });
   };
   post({ type: 'progress', text: label, step: 0, steps });
   const r = JSON.parse(await rl.bench(JSON.stringify(spec), afterStep));
-  return { r, counts: counters ? stepCounts(before, snaps.filter(Boolean)) : null };
+  return { r, counts: counters ? stepCounts(before, snaps.filter(Boolean), kernels.filter(Boolean)) : null };
 }
 
 /** Every model × batch on this backend. */

@@ -40,6 +40,9 @@ export const COUNTERS = Object.freeze([
   'bytes_copied',
 ]);
 
+/** Dispatches by kernel: the pipeline's label (CubeCL labels a pipeline with its kernel's entry point). */
+const BY_KERNEL = Symbol.for('reslab.gpuCounters.byKernel');
+
 /** Marks a wrapper, so a prototype is never wrapped twice. */
 const WRAPPED = Symbol.for('reslab.gpuCounters.wrapped');
 /** The counters of a global whose prototypes were wrapped (one set per global). */
@@ -96,6 +99,14 @@ export function installGpuCounters(scope = self) {
   if (!scope[COUNTS]) {
     const c = Object.fromEntries(COUNTERS.map((k) => [k, 0]));
     Object.defineProperty(scope, COUNTS, { value: c, enumerable: false });
+    const byKernel = new Map();
+    Object.defineProperty(scope, BY_KERNEL, { value: byKernel, enumerable: false });
+    // The label of the pipeline each pass has set.
+    const passPipeline = new WeakMap();
+    const dispatched = (pass) => {
+      const label = passPipeline.get(pass) ?? '(unlabelled)';
+      byKernel.set(label, (byKernel.get(label) ?? 0) + 1);
+    };
     if (available) {
       const readMode = num(scope.GPUMapMode?.READ) ?? MAP_READ;
       wrap(scope.GPUCommandEncoder?.prototype, 'beginComputePass', () => { c.compute_passes++; });
@@ -103,8 +114,17 @@ export function installGpuCounters(scope = self) {
         c.copies++;
         c.bytes_copied += copiedBytes(args);
       });
-      wrap(scope.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', () => { c.dispatches++; });
-      wrap(scope.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', () => { c.dispatches++; });
+      wrap(scope.GPUComputePassEncoder?.prototype, 'setPipeline', (pass, [pipeline]) => {
+        passPipeline.set(pass, pipeline?.label || '(unlabelled)');
+      });
+      wrap(scope.GPUComputePassEncoder?.prototype, 'dispatchWorkgroups', (pass) => {
+        c.dispatches++;
+        dispatched(pass);
+      });
+      wrap(scope.GPUComputePassEncoder?.prototype, 'dispatchWorkgroupsIndirect', (pass) => {
+        c.dispatches++;
+        dispatched(pass);
+      });
       wrap(scope.GPUDevice.prototype, 'createComputePipeline', () => { c.pipelines_created++; });
       wrap(scope.GPUDevice.prototype, 'createComputePipelineAsync', () => { c.pipelines_created++; });
       wrap(scope.GPUDevice.prototype, 'createBuffer', (_, [desc]) => {
@@ -131,7 +151,21 @@ export function installGpuCounters(scope = self) {
     }
   }
   const counts = scope[COUNTS];
-  return { available, snapshot: () => ({ ...counts }) };
+  const byKernel = scope[BY_KERNEL];
+  return {
+    available,
+    snapshot: () => ({ ...counts }),
+    /** Dispatches so far by kernel (pipeline label → count). */
+    kernels: () => Object.fromEntries(byKernel),
+  };
+}
+
+/** Dispatches by kernel between two `kernels()` results, largest first (kernels with none left out). */
+export function kernelsDiff(a, b) {
+  return Object.fromEntries(Object.entries(b ?? {})
+    .map(([k, v]) => [k, v - (a?.[k] ?? 0)])
+    .filter(([, v]) => v > 0)
+    .sort((x, y) => y[1] - x[1]));
 }
 
 /** What happened between snapshots `a` and `b` (b − a, per counter). */

@@ -74,6 +74,10 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
   assert.ok(m.readbacks >= 1 && m.bytes_read > 0, 'every step reads its loss back');
   for (const k of ['pipelines', 'buffers', 'buffer_bytes']) assert.ok(Number.isInteger(c.later_steps_created[k]) && c.later_steps_created[k] >= 0, `${k}: ${c.later_steps_created[k]}`);
   assert.ok(c.warm_first_step.dispatches > 0, "a fresh model's first step is counted too");
+  // The last step's dispatches by kernel: every one labelled by the kernel CubeCL compiled for it.
+  const byKernel = Object.entries(c.last_step_by_kernel ?? {});
+  assert.ok(byKernel.length > 1 && byKernel.every(([, n]) => Number.isInteger(n) && n > 0), JSON.stringify(c.last_step_by_kernel));
+  assert.ok(!byKernel.some(([k]) => k === '(unlabelled)'), `unlabelled dispatches: ${JSON.stringify(c.last_step_by_kernel)}`);
 
   // The self-check: passed, every op compared.
   const sc = report.self_check;

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COUNTERS, diff, installGpuCounters, medianCounts, sumCounts } from '../../www/gpu-counters.js';
+import { COUNTERS, diff, installGpuCounters, kernelsDiff, medianCounts, sumCounts } from '../../www/gpu-counters.js';
 
 function standIn() {
   const calls = [];
@@ -30,6 +30,7 @@ function standIn() {
   class GPUComputePassEncoder {}
   GPUComputePassEncoder.prototype.dispatchWorkgroups = log('dispatchWorkgroups');
   GPUComputePassEncoder.prototype.dispatchWorkgroupsIndirect = log('dispatchWorkgroupsIndirect');
+  GPUComputePassEncoder.prototype.setPipeline = log('setPipeline');
   const scope = { GPUDevice, GPUQueue, GPUBuffer, GPUCommandEncoder, GPUComputePassEncoder, GPUMapMode: { READ: 1, WRITE: 2 } };
   return { scope, calls };
 }
@@ -84,6 +85,28 @@ test('counts calls and bytes as WebGPU reads the arguments', () => {
   // The originals ran, with the same `this` and arguments.
   assert.equal(calls.length, 17);
   assert.deepEqual(calls.find(([n]) => n === 'dispatchWorkgroups').slice(1), [pass, [4, 1, 1]]);
+});
+
+test('dispatches are told apart by the kernel (pipeline label) each pass has set', () => {
+  const { scope } = standIn();
+  const counters = installGpuCounters(scope);
+  const before = counters.kernels();
+  const [a, b] = [new scope.GPUComputePassEncoder(), new scope.GPUComputePassEncoder()];
+  a.setPipeline({ label: 'conv2d_direct' });
+  a.dispatchWorkgroups(1);
+  b.setPipeline({ label: 'elemwise_add' });
+  b.dispatchWorkgroups(1);
+  a.dispatchWorkgroups(1); // still conv2d_direct: the pipeline is the pass's own
+  a.setPipeline({ label: 'elemwise_add' });
+  a.dispatchWorkgroupsIndirect({}, 0);
+  b.setPipeline({});
+  b.dispatchWorkgroups(1);
+  const after = counters.kernels();
+  assert.deepEqual(kernelsDiff(before, after), { conv2d_direct: 2, elemwise_add: 2, '(unlabelled)': 1 });
+  assert.deepEqual(Object.keys(kernelsDiff(before, after)).slice(0, 2).sort(), ['conv2d_direct', 'elemwise_add'], 'largest first');
+  a.dispatchWorkgroups(1);
+  assert.deepEqual(kernelsDiff(after, counters.kernels()), { elemwise_add: 1 }, 'only what happened since');
+  assert.equal(counters.snapshot().dispatches, 6);
 });
 
 test('installed once per global: a second install shares the counters and wraps nothing again', () => {
