@@ -126,7 +126,7 @@ fi
 # The full engine: WebGPU and the CPU backend on one thread.
 build_full() {
   CARGO_TARGET_DIR="$target_dir" \
-    cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features --features wgpu
+    cargo build --lib --profile wasm-release --target wasm32-unknown-unknown --no-default-features --features fusion
 }
 
 # The threaded engine. Shared memory needs std itself built with atomics, so
@@ -166,7 +166,7 @@ if [ "$cores" -gt 1 ] && [ "${RESLAB_BUILD_PARALLEL:-1}" != 0 ]; then
   # "First start"); with more cores, the other build can use the cores one
   # build leaves idle while a single large crate compiles.
   say "cargo build: the full engine and the threaded CPU engine, side by side (logs: $logs/)"
-  full_total=$(crates wgpu); threads_total=$(( $(crates threads) + 20 ))   # downloads the crates on a first build
+  full_total=$(crates fusion); threads_total=$(( $(crates threads) + 20 ))   # downloads the crates on a first build
   build_full >"$logs/engine.log" 2>&1 &
   full_pid=$!
   build_threads >"$logs/threads-engine.log" 2>&1 &
