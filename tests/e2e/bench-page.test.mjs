@@ -78,6 +78,9 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
   const byKernel = Object.entries(c.last_step_by_kernel ?? {});
   assert.ok(byKernel.length > 1 && byKernel.every(([, n]) => Number.isInteger(n) && n > 0), JSON.stringify(c.last_step_by_kernel));
   assert.ok(!byKernel.some(([k]) => k === '(unlabelled)'), `unlabelled dispatches: ${JSON.stringify(c.last_step_by_kernel)}`);
+  // Burn's fusion is in the engine (Cargo feature "fusion"): element-wise chains run as fused kernels. A build
+  // or a Burn upgrade that drops it would double a ResNet's dispatches without a failure anywhere else.
+  assert.ok(byKernel.some(([k]) => k.startsWith('elemwise_fuse')), `no fused kernels: ${JSON.stringify(c.last_step_by_kernel)}`);
 
   // The self-check: passed, every op compared.
   const sc = report.self_check;
