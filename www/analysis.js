@@ -14,6 +14,7 @@ import { session } from './session.js';
 import { datasetKeyFor, ensureDataset } from './data.js';
 import { persistRun } from './kept-runs.js';
 import { renderUseNet, useTestImage } from './use-net.js';
+import { drawInput } from './inside-view.js';
 
 /** Test images by dataset key: {pixels, meta} once they arrived, {waiting: true} while asked for. */
 const imageCache = new Map();
@@ -244,29 +245,16 @@ export function renderImageGrid() {
     fig.className = wrong ? 'wrong' : 'right';
     fig.setAttribute('data-testid', wrong ? 'image-wrong' : 'image-right');
     const canvas = document.createElement('canvas');
-    canvas.width = ww;
-    canvas.height = hh;
-    const ctx = canvas.getContext('2d');
-    const img = ctx.createImageData(ww, hh);
     const base = i * c * hh * ww;
-    for (let y = 0; y < hh; y++) {
-      for (let x = 0; x < ww; x++) {
-        const o = (y * ww + x) * 4;
-        const at = (ch) => pixels[base + ch * hh * ww + y * ww + x];
-        img.data[o] = at(0);
-        img.data[o + 1] = c === 3 ? at(1) : at(0);
-        img.data[o + 2] = c === 3 ? at(2) : at(0);
-        img.data[o + 3] = 255;
-      }
-    }
-    ctx.putImageData(img, 0, 0);
+    const image = pixels.subarray(base, base + c * hh * ww);
+    drawInput(canvas, image, c, hh, ww);
     const cap = document.createElement('figcaption');
     const pred = names[preds[i]] ?? String(preds[i]);
     const truth = names[meta.labels[i]] ?? String(meta.labels[i]);
     cap.textContent = wrong ? `${pred} ✗ (${truth})` : pred;
     fig.title = `Test image ${i}: predicted ${pred}, true ${truth}. Click to use it in "Use the net".`;
     fig.tabIndex = 0;
-    const use = () => useTestImage(pixels.slice(base, base + c * hh * ww), c, hh, ww, `Test image ${i} (true class ${truth}).`);
+    const use = () => useTestImage(image.slice(), c, hh, ww, `Test image ${i} (true class ${truth}).`);
     fig.addEventListener('click', use);
     fig.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') use();
