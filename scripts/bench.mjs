@@ -30,6 +30,7 @@
 //                          [--kernels default|software]   (WebGPU; default: those for the adapter, as the app;
 //                                                          `default` on SwiftShader: what a hardware GPU is asked)
 //                          [--train-steps N]   (also a short training run on the page; default 0: none)
+//                          [--no-self-check]   (WebGPU: skip the GPU self-check, to see what it adds to the first step)
 //
 // --memory-steps N trains each combination on to step N and reports memory
 // after step 100 and step N ("memory" in its JSON line): the wasm module's
@@ -66,6 +67,7 @@ const kernels = arg('kernels', 'auto');
 if (!['auto', 'default', 'software'].includes(kernels)) throw new Error(`--kernels: '${kernels}' (default, software or auto)`);
 // A short real training run on the page after the benchmarks (cnn on the MNIST sample; 0: none).
 const trainSteps = Number(arg('train-steps', '0'));
+const selfCheck = !process.argv.includes('--no-self-check');
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(process.env.HOME, '.cache/reslab/target');
 const results = [];
 
@@ -115,6 +117,7 @@ if (browserBackends.length) {
       memory_steps: String(memorySteps),
       kernels,
       train_steps: String(trainSteps),
+      ...(selfCheck ? {} : { selfcheck: '0' }),
     });
     await page.goto(`${server.url}www/bench.html?${query}`);
     await page.waitForFunction(() => !document.getElementById('run')?.disabled || window.benchDone, null, { timeout: 5 * 60_000 });

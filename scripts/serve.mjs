@@ -14,8 +14,8 @@
 // --port 0 picks a free port; the real one is printed.
 
 import { createServer } from 'node:http';
-import { createReadStream } from 'node:fs';
-import { stat, realpath } from 'node:fs/promises';
+import { pipeline } from 'node:stream';
+import { open, stat, realpath } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +260,20 @@ async function handle(site, req, res) {
     send(res, 404, 'Not found\n');
     return;
   }
+  // The length and the bytes come from one open handle: a file replaced by a
+  // rename meanwhile (the background wasm-opt swaps pkg/'s modules while the
+  // page may be loading them) would otherwise be announced at the old size
+  // and sent at the new one, and the browser would wait for bytes that never
+  // come.
+  let handle;
+  try {
+    handle = await open(file, 'r');
+    info = await handle.stat();
+  } catch {
+    await handle?.close();
+    send(res, 404, 'Not found\n');
+    return;
+  }
   res.writeHead(200, {
     ...(res.securityHeaders ?? SECURITY_HEADERS),
     'Content-Type': mimeType(file),
@@ -267,12 +281,12 @@ async function handle(site, req, res) {
     'Last-Modified': info.mtime.toUTCString(),
   });
   if (req.method === 'HEAD') {
+    await handle.close();
     res.end();
     return;
   }
-  const stream = createReadStream(file);
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  // pipeline destroys the read stream (closing the handle) when the client goes away too.
+  pipeline(handle.createReadStream(), res, () => {});
 }
 
 async function dataFolder(dir) {

@@ -94,6 +94,8 @@ function stepCounts(before, snaps, kernels) {
     later_steps_median: medianCounts(later),
     // Whatever the later steps still create: on a settled engine, none.
     later_steps_created: { pipelines: total.pipelines_created, buffers: total.buffers_created, buffer_bytes: total.buffer_bytes_created },
+    // The same, step by step (steps 2, 3, …): which step still creates, and whether it stops.
+    created_by_step: later.map((c) => ({ pipelines: c.pipelines_created, buffers: c.buffers_created })),
   };
 }
 
