@@ -144,7 +144,9 @@ if (browserBackends.length) {
     printGpuCounts(report);
     if (report.self_check) {
       const c = report.self_check;
-      console.log(`GPU self-check: ${c.ok ? `ok, ${c.compared.length} comparisons` : `FAILED: ${c.failure}`} (${c.ms} ms)`);
+      const g = c.gpu_counts;
+      const asked = g ? `; ${g.pipelines_created} pipelines created, ${g.dispatches} dispatches, ${g.readbacks} read-backs` : '';
+      console.log(`GPU self-check: ${c.ok ? `ok, ${c.compared.length} comparisons` : `FAILED: ${c.failure}`} (${c.ms} ms${asked})`);
     }
     for (const t of report.training) {
       console.log(`training run (cnn, MNIST sample, batch ${t.batch}, ${t.steps_done ?? 0} steps) on ${t.backend}: ${t.status}, test accuracy ${t.test_accuracy ?? '—'}, ${t.seconds ?? '—'} s`);

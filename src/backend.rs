@@ -20,6 +20,12 @@ impl BackendKind {
     }
 }
 
+/// A 1-D float tensor's values on the host: one device read-back.
+pub async fn read_f32(t: burn::tensor::Tensor<1>) -> Result<Vec<f32>, String> {
+    let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
+    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
+}
+
 /// The CPU device (no autodiff).
 pub fn cpu_device() -> Device {
     Device::flex()

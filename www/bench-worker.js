@@ -64,15 +64,21 @@ async function startEngine(job) {
   return { rl, info };
 }
 
-/** The GPU self-check: each layer kind forward and backward on WebGPU and on the CPU, compared. */
-async function selfCheck(rl) {
+/**
+ * The GPU self-check: each layer kind forward and backward on WebGPU and on
+ * the CPU, compared; with counters, what it asked of the GPU (its pipelines
+ * are compiled here, so the first step that follows may not need them again).
+ */
+async function selfCheck(rl, counters) {
   post({ type: 'progress', text: 'GPU self-check' });
   const t0 = performance.now();
+  const before = counters?.snapshot();
+  const asked = () => (counters ? { gpu_counts: diff(before, counters.snapshot()) } : {});
   try {
     const check = JSON.parse(await rl.gpu_self_check());
-    return { ...check, ms: ms(t0) };
+    return { ...check, ms: ms(t0), ...asked() };
   } catch (err) {
-    return { ok: false, failure: `the self-check could not run: ${messageOf(err)}`, compared: [], ms: ms(t0) };
+    return { ok: false, failure: `the self-check could not run: ${messageOf(err)}`, compared: [], ms: ms(t0), ...asked() };
   }
 }
 
@@ -214,7 +220,7 @@ self.onmessage = async ({ data: job }) => {
     post({ type: 'progress', text: `${job.backend}: starting the engine` });
     const { rl, info } = await startEngine(job);
     post({ type: 'backend', info });
-    if (job.backend === 'webgpu' && job.selfCheck) post({ type: 'self-check', check: await selfCheck(rl) });
+    if (job.backend === 'webgpu' && job.selfCheck) post({ type: 'self-check', check: await selfCheck(rl, counters) });
     await benchmarks(rl, job, info, counters);
     if (job.trainSteps > 0 && job.train) post({ type: 'training', training: await training(rl, job, info) });
     post({ type: 'done' });

@@ -22,6 +22,7 @@ use burn::tensor::activation::relu;
 use serde::Serialize;
 
 use super::blocks::Block;
+use crate::backend::read_f32;
 use super::describe::block_stride;
 use super::{CifarResNet, Cnn, ImageNetResNet, Mlp, Net, Vgg};
 
@@ -107,7 +108,7 @@ pub async fn feature_maps(net: &Net, x: Tensor<4>) -> Result<Vec<FeatureMaps>, S
     let mut out = Vec::with_capacity(taps.len());
     for (name, t) in taps {
         let [_, c, h, w] = t.dims();
-        let values = read(t.reshape([c * h * w])).await?;
+        let values = read_f32(t.reshape([c * h * w])).await?;
         let mut pixels = Vec::with_capacity(values.len());
         for ch in values.chunks(h * w) {
             let max = ch.iter().cloned().fold(0.0f32, f32::max);
@@ -144,7 +145,7 @@ pub async fn first_filters(net: &Net) -> Result<Filters, String> {
             // Linear weight: [inputs, units]; unit u's weights are column u.
             let [inputs, units] = fc1.weight.shape().dims::<2>();
             let count = units.min(MLP_UNITS_SHOWN);
-            let w = read(fc1.weight.val().slice([0..inputs, 0..count]).swap_dims(0, 1).reshape([count * inputs])).await?;
+            let w = read_f32(fc1.weight.val().slice([0..inputs, 0..count]).swap_dims(0, 1).reshape([count * inputs])).await?;
             // The MLP's inputs are a flattened c·h·w image; h = w.
             let (channels, side) = [1usize, 3].iter().find_map(|&c| {
                 let s = ((inputs / c) as f64).sqrt().round() as usize;
@@ -154,7 +155,7 @@ pub async fn first_filters(net: &Net) -> Result<Filters, String> {
         }
     };
     let [out, cin, kh, kw] = conv.weight.shape().dims::<4>();
-    let w = read(conv.weight.val().reshape([out * cin * kh * kw])).await?;
+    let w = read_f32(conv.weight.val().reshape([out * cin * kh * kw])).await?;
     Ok(Filters { name: "conv1".into(), count: out, total: out, channels: cin, height: kh, width: kw, pixels: centred(&w, cin * kh * kw) })
 }
 
@@ -167,9 +168,4 @@ fn centred(values: &[f32], per: usize) -> Vec<u8> {
         out.extend(f.iter().map(|v| (128.0 + v * k).round().clamp(0.0, 255.0) as u8));
     }
     out
-}
-
-async fn read(t: Tensor<1>) -> Result<Vec<f32>, String> {
-    let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
-    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
 }

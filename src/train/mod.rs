@@ -16,6 +16,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
+use crate::backend::read_f32;
 use crate::config::ExperimentConfig;
 use crate::data::{self, Augment, Batcher, Dataset, ImageSet};
 use crate::model::Net;
@@ -145,10 +146,6 @@ pub async fn look_inside(
     Ok((probabilities, maps))
 }
 
-async fn read_f32(t: Tensor<1>) -> Result<Vec<f32>, String> {
-    let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
-    data.convert::<f32>().try_into_vec::<f32>().map_err(|e| format!("{e:?}"))
-}
 
 async fn read_i64(t: Tensor<1, Int>) -> Result<Vec<i64>, String> {
     let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
