@@ -73,7 +73,8 @@ async function selfCheck(rl, counters) {
   post({ type: 'progress', text: 'GPU self-check' });
   const t0 = performance.now();
   const before = counters?.snapshot();
-  const asked = () => (counters ? { gpu_counts: diff(before, counters.snapshot()) } : {});
+  const kernelsBefore = counters?.kernels();
+  const asked = () => (counters ? { gpu_counts: diff(before, counters.snapshot()), by_kernel: kernelsDiff(kernelsBefore, counters.kernels()) } : {});
   try {
     const check = JSON.parse(await rl.gpu_self_check());
     return { ...check, ms: ms(t0), ...asked() };

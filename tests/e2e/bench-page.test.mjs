@@ -73,6 +73,9 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
   assert.ok(m.dispatches > 0 && m.submits > 0, `later steps: ${JSON.stringify(m)}`);
   assert.ok(m.readbacks >= 1 && m.bytes_read > 0, 'every step reads its loss back');
   for (const k of ['pipelines', 'buffers', 'buffer_bytes']) assert.ok(Number.isInteger(c.later_steps_created[k]) && c.later_steps_created[k] >= 0, `${k}: ${c.later_steps_created[k]}`);
+  // Step by step, and summing to the total.
+  assert.equal(c.created_by_step.length, c.later_steps);
+  assert.equal(c.created_by_step.reduce((n, x) => n + x.pipelines, 0), c.later_steps_created.pipelines);
   assert.ok(c.warm_first_step.dispatches > 0, "a fresh model's first step is counted too");
   // The last step's dispatches by kernel: every one labelled by the kernel CubeCL compiled for it.
   const byKernel = Object.entries(c.last_step_by_kernel ?? {});
@@ -87,6 +90,10 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
   assert.equal(sc.ok, true, `self-check: ${sc.failure}`);
   assert.deepEqual([...new Set(sc.compared.map((x) => x.op))].sort(), SELF_CHECK_OPS);
   for (const x of sc.compared) assert.ok(x.ok && Number.isFinite(x.max_abs_diff), JSON.stringify(x));
+  // What it asked of the GPU: its kernels compiled, and all 21 results read back in one transfer.
+  assert.ok(sc.gpu_counts.pipelines_created > 0 && sc.gpu_counts.dispatches > 0, JSON.stringify(sc.gpu_counts));
+  assert.equal(sc.gpu_counts.readbacks, 1, `self-check read-backs: ${sc.gpu_counts.readbacks}`);
+  assert.ok(Object.keys(sc.by_kernel).length > 1, JSON.stringify(sc.by_kernel));
 
   // The training run, on WebGPU and on the CPU: above chance.
   for (const b of ['webgpu', 'cpu']) {
