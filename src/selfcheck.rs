@@ -156,8 +156,8 @@ fn forward_backward(inp: &Inputs, device: &Device) -> Vec<(&'static str, &'stati
 }
 
 /// Every output and gradient in one read-back: concatenated on the device,
-/// split again here. One round trip instead of 21 (each is a submit and a
-/// wait for the queue to drain, which dominates on a GPU for shapes this small).
+/// split again here. One round trip to the device instead of 21, each of
+/// which waits for the queue to drain.
 async fn read_all(parts: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>, String> {
     let lens: Vec<usize> = parts.iter().map(|t| t.dims()[0]).collect();
     let flat = crate::backend::read_f32(Tensor::cat(parts, 0)).await?;

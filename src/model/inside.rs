@@ -22,9 +22,9 @@ use burn::tensor::activation::relu;
 use serde::Serialize;
 
 use super::blocks::Block;
-use crate::backend::read_f32;
 use super::describe::block_stride;
 use super::{CifarResNet, Cnn, ImageNetResNet, Mlp, Net, Vgg};
+use crate::backend::read_f32;
 
 /// The MLP's first-layer units shown as filters (it has 512).
 const MLP_UNITS_SHOWN: usize = 64;

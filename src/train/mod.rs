@@ -146,7 +146,6 @@ pub async fn look_inside(
     Ok((probabilities, maps))
 }
 
-
 async fn read_i64(t: Tensor<1, Int>) -> Result<Vec<i64>, String> {
     let data = t.into_data_async().await.map_err(|e| format!("device read-back failed: {e:?}"))?;
     data.convert::<i64>().try_into_vec::<i64>().map_err(|e| format!("{e:?}"))
