@@ -2,10 +2,17 @@
 //! the step, so the page can plot it and a resumed run gets the same rate).
 
 use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdaGradConfig, AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::momentum::{MomentumConfig, MomentumState};
+use burn::optim::{AdaGradConfig, AdamConfig, AdamWConfig, LearningRate, ModuleOptimizer, Optimizer, RmsPropConfig, Sgd, SgdConfig, SgdState};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use crate::config::{ExperimentConfig, OptimizerKind, Schedule};
+use crate::model::Net;
 
 /// Build the optimizer a config names.
 ///
@@ -13,20 +20,26 @@ use crate::config::{ExperimentConfig, OptimizerKind, Schedule};
 /// dampening (PyTorch's default; Burn's default dampening is 0.1); weight decay
 /// is an L2 term added to the gradient, except for AdamW where it is
 /// decoupled; RMSprop uses alpha 0.99 and no momentum (PyTorch's defaults).
-pub fn build(cfg: &ExperimentConfig) -> ModuleOptimizer {
+///
+/// With `net` (a fresh run), state the optimizer keeps from its first step is
+/// made now, on the net's device (see `MomentumFromZero`).
+pub fn build(cfg: &ExperimentConfig, net: Option<&Net>) -> ModuleOptimizer {
     let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
     let eps = cfg.epsilon as f32;
     match cfg.optimizer {
         OptimizerKind::Sgd => SgdConfig::new().with_weight_decay(wd).init(),
-        OptimizerKind::Momentum | OptimizerKind::Nesterov => SgdConfig::new()
-            .with_weight_decay(wd)
-            .with_momentum(Some(
-                MomentumConfig::new()
-                    .with_momentum(cfg.momentum)
-                    .with_dampening(0.0)
-                    .with_nesterov(cfg.optimizer == OptimizerKind::Nesterov),
-            ))
-            .init(),
+        OptimizerKind::Momentum | OptimizerKind::Nesterov => ModuleOptimizer::from(MomentumFromZero {
+            sgd: SgdConfig::new()
+                .with_weight_decay(wd)
+                .with_momentum(Some(
+                    MomentumConfig::new()
+                        .with_momentum(cfg.momentum)
+                        .with_dampening(0.0)
+                        .with_nesterov(cfg.optimizer == OptimizerKind::Nesterov),
+                ))
+                .build(),
+            zeros: Arc::new(Mutex::new(net.map(zeros_for).unwrap_or_default())),
+        }),
         OptimizerKind::Adam => AdamConfig::new()
             .with_beta_1(cfg.beta1 as f32)
             .with_beta_2(cfg.beta2 as f32)
@@ -47,6 +60,72 @@ pub fn build(cfg: &ExperimentConfig) -> ModuleOptimizer {
             .with_weight_decay(wd)
             .init(),
     }
+}
+
+/// Burn's momentum SGD whose velocity starts as zeros already on the device,
+/// where Burn's starts absent (its first step takes the gradient as the
+/// velocity). The values are the same: momentum·0 + g = g, PyTorch's first
+/// step too. What changes is that the first step runs the very operations of
+/// every later step, so a GPU compiles the update's kernels once, in the
+/// first step (BENCHMARKS.md, "pipelines created after the first step").
+///
+/// The zeros are made when the optimizer is built, before the first step, and
+/// handed out by shape: made inside the step, their upload would sit among
+/// the step's operations and change how the fused backend cuts them into
+/// kernels, for that one step.
+#[derive(Clone)]
+struct MomentumFromZero {
+    sgd: Sgd,
+    zeros: Arc<Mutex<HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>>>>,
+}
+
+impl MomentumFromZero {
+    fn zeros<const D: usize>(&self, like: &Tensor<D>) -> Tensor<D> {
+        let shape = like.dims().to_vec();
+        let kept = self.zeros.lock().ok().and_then(|mut m| m.get_mut(&shape)?.pop());
+        match kept.and_then(|b| b.downcast::<Tensor<D>>().ok()) {
+            Some(t) => *t,
+            // Not made in advance (a resumed run without optimizer state).
+            None => Tensor::<D>::from_data(TensorData::zeros::<f32, _>(shape), &like.device()),
+        }
+    }
+}
+
+impl Optimizer for MomentumFromZero {
+    type State<const D: usize> = SgdState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let state = state.or_else(|| Some(SgdState::new(Some(MomentumState::new(self.zeros(&tensor))))));
+        self.sgd.step(lr, tensor, grad, state)
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        Sgd::to_device(state, device)
+    }
+}
+
+/// One zero tensor per float parameter of `net`, on its device, by shape.
+fn zeros_for(net: &Net) -> HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>> {
+    use burn::module::{Module, ModuleVisitor, Param};
+    #[derive(Default)]
+    struct Zeros(HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>>);
+    impl ModuleVisitor for Zeros {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let shape = param.lazy_shape().to_vec();
+            let device = param.lazy_device().inner();
+            let z = Tensor::<D>::from_data(TensorData::zeros::<f32, _>(shape.clone()), &device);
+            self.0.entry(shape).or_default().push(Box::new(z));
+        }
+    }
+    let mut z = Zeros::default();
+    net.visit(&mut z);
+    z.0
 }
 
 /// Learning rate at `step` (0-based) of a run of `total` steps.
@@ -79,6 +158,46 @@ pub fn lr_at(cfg: &ExperimentConfig, step: usize, total: usize) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Momentum from zero gives Burn's momentum SGD's values (whose velocity
+    /// starts absent), plain and Nesterov, weight decay included, over steps
+    /// where the learning rate changes; the zeros made in advance are used up.
+    #[test]
+    fn momentum_from_zero_is_burns_momentum() {
+        use burn::nn::loss::CrossEntropyLoss;
+        use burn::optim::GradientsParams;
+        for kind in [OptimizerKind::Momentum, OptimizerKind::Nesterov] {
+            let cfg = ExperimentConfig { model: "mlp".into(), optimizer: kind, momentum: 0.9, weight_decay: 1e-2, ..Default::default() };
+            let device = Device::flex().autodiff();
+            let net = || {
+                device.seed(11);
+                let n = cfg.build_net(&device).unwrap();
+                pollster::block_on(n.settle()).unwrap();
+                n
+            };
+            let (mut ours, mut burns) = (net(), net());
+            let mut opt_ours = build(&cfg, Some(&ours));
+            let momentum = MomentumConfig::new().with_momentum(0.9).with_dampening(0.0).with_nesterov(kind == OptimizerKind::Nesterov);
+            let mut opt_burn = SgdConfig::new().with_weight_decay(Some(WeightDecayConfig::new(1e-2))).with_momentum(Some(momentum)).init();
+            let mut rng = crate::rng::Rng::new(5);
+            let x = Tensor::<4>::from_data(TensorData::new((0..4 * 784).map(|_| rng.next_f32()).collect::<Vec<_>>(), [4, 1, 28, 28]), &device);
+            let y = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 7, 3, 0], [4]), &device);
+            let ce = CrossEntropyLoss::new(None, &device);
+            for lr in [0.1, 0.05, 0.1] {
+                let g = GradientsParams::from_grads(ce.forward(ours.forward(x.clone()), y.clone()).backward(), &ours);
+                ours = opt_ours.step(lr, ours, g);
+                let g = GradientsParams::from_grads(ce.forward(burns.forward(x.clone()), y.clone()).backward(), &burns);
+                burns = opt_burn.step(lr, burns, g);
+            }
+            let out = |n: &Net| n.forward(x.clone()).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+            let (a, b) = (out(&ours), out(&burns));
+            let moved = out(&net());
+            assert!(a.iter().zip(&moved).any(|(p, q)| (p - q).abs() > 1e-3), "{kind:?}: three steps changed the net");
+            for (p, q) in a.iter().zip(&b) {
+                assert!((p - q).abs() <= 1e-5 * q.abs().max(1.0), "{kind:?}: ours {a:?}, Burn's {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn multistep_divides_at_milestones() {

@@ -40,7 +40,7 @@ fn one_step(model: &str, dataset: &Dataset, opt: OptimizerKind, lr: f64) -> (f32
     let device = Device::flex().autodiff();
     device.seed(7);
     let net = cfg.build_net(&device).unwrap();
-    let mut optim = reslab::optim::build(&cfg);
+    let mut optim = reslab::optim::build(&cfg, Some(&net));
     let idx: Vec<usize> = (0..32).collect();
     let mean = data::pixel_mean(&dataset.train);
     let (mut px, mut labels) = (Vec::new(), Vec::new());

@@ -88,7 +88,7 @@ async function selfCheck(rl, counters) {
  * bench() (so the first step includes building the model and uploading the
  * batch), `snaps[i]` the snapshot after step i.
  */
-function stepCounts(before, snaps, kernels) {
+function stepCounts(before, snaps, kernels, created) {
   if (!snaps.length) return null;
   const later = snaps.slice(1).map((s, i) => diff(snaps[i], s));
   const total = sumCounts(later);
@@ -101,8 +101,13 @@ function stepCounts(before, snaps, kernels) {
     later_steps_median: medianCounts(later),
     // Whatever the later steps still create: on a settled engine, none.
     later_steps_created: { pipelines: total.pipelines_created, buffers: total.buffers_created, buffer_bytes: total.buffer_bytes_created },
-    // The same, step by step (steps 2, 3, …): which step still creates, and whether it stops.
-    created_by_step: later.map((c) => ({ pipelines: c.pipelines_created, buffers: c.buffers_created })),
+    // The same, step by step (steps 2, 3, …): which step still creates, which
+    // kernels' pipelines, and whether it stops.
+    created_by_step: later.map((c, i) => ({
+      pipelines: c.pipelines_created,
+      buffers: c.buffers_created,
+      kernels: kernelsDiff(created[i], created[i + 1]),
+    })),
   };
 }
 
@@ -112,17 +117,19 @@ async function benchOnce(rl, spec, counters, label) {
   const before = counters?.snapshot();
   const snaps = [];
   const kernels = [];
+  const created = [];
   kernels.before = counters?.kernels();
   const afterStep = (i) => {
     if (counters) {
       snaps[i] = counters.snapshot();
       kernels[i] = counters.kernels();
+      created[i] = counters.created();
     }
     post({ type: 'progress', text: label, step: i + 1, steps });
   };
   post({ type: 'progress', text: label, step: 0, steps });
   const r = JSON.parse(await rl.bench(JSON.stringify(spec), afterStep));
-  return { r, counts: counters ? stepCounts(before, snaps.filter(Boolean), kernels.filter(Boolean)) : null };
+  return { r, counts: counters ? stepCounts(before, snaps.filter(Boolean), kernels.filter(Boolean), created.filter(Boolean)) : null };
 }
 
 /** Every model × batch on this backend. */

@@ -42,6 +42,8 @@ export const COUNTERS = Object.freeze([
 
 /** Dispatches by kernel: the pipeline's label (CubeCL labels a pipeline with its kernel's entry point). */
 const BY_KERNEL = Symbol.for('reslab.gpuCounters.byKernel');
+/** Pipelines created, by the same label. */
+const CREATED = Symbol.for('reslab.gpuCounters.created');
 
 /** Marks a wrapper, so a prototype is never wrapped twice. */
 const WRAPPED = Symbol.for('reslab.gpuCounters.wrapped');
@@ -101,6 +103,13 @@ export function installGpuCounters(scope = self) {
     Object.defineProperty(scope, COUNTS, { value: c, enumerable: false });
     const byKernel = new Map();
     Object.defineProperty(scope, BY_KERNEL, { value: byKernel, enumerable: false });
+    const created = new Map();
+    Object.defineProperty(scope, CREATED, { value: created, enumerable: false });
+    const createdPipeline = (_, [desc]) => {
+      c.pipelines_created++;
+      const label = desc?.label || '(unlabelled)';
+      created.set(label, (created.get(label) ?? 0) + 1);
+    };
     // The label of the pipeline each pass has set.
     const passPipeline = new WeakMap();
     const dispatched = (pass) => {
@@ -125,8 +134,8 @@ export function installGpuCounters(scope = self) {
         c.dispatches++;
         dispatched(pass);
       });
-      wrap(scope.GPUDevice.prototype, 'createComputePipeline', () => { c.pipelines_created++; });
-      wrap(scope.GPUDevice.prototype, 'createComputePipelineAsync', () => { c.pipelines_created++; });
+      wrap(scope.GPUDevice.prototype, 'createComputePipeline', createdPipeline);
+      wrap(scope.GPUDevice.prototype, 'createComputePipelineAsync', createdPipeline);
       wrap(scope.GPUDevice.prototype, 'createBuffer', (_, [desc]) => {
         c.buffers_created++;
         c.buffer_bytes_created += num(desc?.size) ?? 0;
@@ -152,11 +161,14 @@ export function installGpuCounters(scope = self) {
   }
   const counts = scope[COUNTS];
   const byKernel = scope[BY_KERNEL];
+  const created = scope[CREATED];
   return {
     available,
     snapshot: () => ({ ...counts }),
     /** Dispatches so far by kernel (pipeline label → count). */
     kernels: () => Object.fromEntries(byKernel),
+    /** Pipelines created so far by kernel (label → count). */
+    created: () => Object.fromEntries(created),
   };
 }
 

@@ -43,7 +43,19 @@ impl ConvBn {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        let y = self.bn.forward(self.conv.forward(x));
+        // In training Burn's BN files its new running statistics under the
+        // calling thread and folds them in at the next step's read, if that
+        // step runs on the same thread. Folded in here, on the thread that
+        // computed them: the threaded engine runs each step on whichever pool
+        // thread is free, and the statistics of two threads would otherwise be
+        // averaged. Every step, the first included, then also runs the same
+        // operations (on a GPU, the same kernels).
+        if self.bn.training.is_enabled() && y.device().is_autodiff() {
+            self.bn.running_mean.value_sync();
+            self.bn.running_var.value_sync();
+        }
+        y
     }
 
     pub fn out_channels(&self) -> usize {
@@ -195,6 +207,46 @@ impl Block {
         match self {
             Block::Basic(b) => (b.residual, b.shortcut.as_ref()),
             Block::Bottleneck(b) => (b.residual, b.shortcut.as_ref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn batch(seed: u64, device: &Device) -> Tensor<4> {
+        let mut rng = Rng::new(seed);
+        let v: Vec<f32> = (0..2 * 3 * 5 * 5).map(|_| rng.next_f32() * 4.0 - 1.0).collect();
+        Tensor::from_data(burn::tensor::TensorData::new(v, [2, 3, 5, 5]), device)
+    }
+
+    /// BN's running mean after three training steps is the same whether the
+    /// steps ran on one thread or each on its own (as the threaded engine's
+    /// pool runs them): each step's statistics are folded in by the step.
+    #[test]
+    fn running_statistics_do_not_depend_on_the_thread() {
+        let device = Device::flex().autodiff();
+        let b = BuildCfg { bn_momentum: 0.1, bn_epsilon: 1e-5, shortcut: Shortcut::A };
+        // Two nets alike (a clone would share its running state).
+        let net = || {
+            device.seed(3);
+            let c = ConvBn::new(3, 4, 3, 1, b, &device);
+            let _ = c.conv.weight.val(); // drawn now, not at its first use
+            c
+        };
+        let (one, hopping) = (net(), net());
+        for seed in 1..=3 {
+            let _ = one.forward(batch(seed, &device));
+            let (m, d) = (&hopping, &device);
+            std::thread::scope(|s| s.spawn(move || drop(m.forward(batch(seed, d)))).join().unwrap());
+        }
+        let read = |c: &ConvBn| c.bn.running_mean.value().into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
+        let (a, h) = (read(&one), read(&hopping));
+        assert!(a.iter().any(|v| v.abs() > 1e-3), "the running mean moved: {a:?}");
+        for (x, y) in a.iter().zip(&h) {
+            assert!((x - y).abs() < 1e-6, "one thread {a:?}, a thread per step {h:?}");
         }
     }
 }

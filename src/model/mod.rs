@@ -184,6 +184,35 @@ impl Net {
     }
 }
 
+impl Net {
+    /// Creates every parameter now and waits until the device has run all
+    /// that is queued. Burn creates parameters lazily, at their first use: on
+    /// a fused GPU backend the initialisation ops were then queued in the
+    /// middle of the first forward pass and fused with it, into kernels no
+    /// later step uses, and the step's own kernels were compiled at step 2.
+    /// Settled, the first step starts on an empty queue as every later one
+    /// does, and compiles what they reuse.
+    pub async fn settle(&self) -> Result<(), String> {
+        use burn::module::{ModuleVisitor, Param};
+        #[derive(Default)]
+        struct Touch(Option<Tensor<1>>);
+        impl ModuleVisitor for Touch {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let t = param.val(); // creates it
+                let n = t.dims().iter().product::<usize>();
+                self.0 = Some(t.inner().reshape([n]));
+            }
+        }
+        let mut touched = Touch::default();
+        self.visit(&mut touched);
+        match touched.0 {
+            // A read-back runs everything queued before it (BN statistics' initial values too).
+            Some(last) => crate::backend::read_f32(last).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Trainable parameters (BN running statistics excluded).
 pub fn trainable_params(net: &Net, model: &str, input: [usize; 3]) -> usize {
     describe::describe(model, net, input).params

@@ -81,7 +81,7 @@ impl Checkpoint {
     /// The optimizer to continue with: the saved state, or a fresh one if
     /// there is none.
     pub(crate) fn optimizer(&self) -> ModuleOptimizer {
-        self.optimizer.clone().unwrap_or_else(|| optim::build(&self.config))
+        self.optimizer.clone().unwrap_or_else(|| optim::build(&self.config, None))
     }
 
     /// The file's bytes. `with_optimizer`: read the optimizer state back
@@ -125,7 +125,7 @@ impl Checkpoint {
         let (net, config) = model_file::load_model(model, device).map_err(|e| format!("the checkpoint's model: {e}"))?;
         let optimizer = match (progress.optimizer_state, optimizer.is_empty()) {
             (true, false) => Some(
-                optim::build(&config)
+                optim::build(&config, None)
                     .from_bytes(Bytes::from_bytes_vec(optimizer.to_vec()))
                     .map_err(|e| format!("the checkpoint's optimizer state cannot be read: {e}"))?,
             ),

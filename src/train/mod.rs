@@ -424,7 +424,8 @@ async fn train_inner(
             net
         }
     };
-    let mut optimizer = resumed.as_ref().map_or_else(|| optim::build(cfg), Checkpoint::optimizer);
+    let mut optimizer = resumed.as_ref().map_or_else(|| optim::build(cfg, Some(&model)), Checkpoint::optimizer);
+    model.settle().await?;
     let ce = CrossEntropyLoss::new(None, &ad);
     let input = cfg.model_spec().input();
     result.params = crate::model::trainable_params(&model, &cfg.model, input);

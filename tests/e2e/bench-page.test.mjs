@@ -76,6 +76,13 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
   // Step by step, and summing to the total.
   assert.equal(c.created_by_step.length, c.later_steps);
   assert.equal(c.created_by_step.reduce((n, x) => n + x.pipelines, 0), c.later_steps_created.pipelines);
+  // … each step's new pipelines named by kernel.
+  for (const s of c.created_by_step) assert.equal(Object.values(s.kernels).reduce((n, k) => n + k, 0), s.pipelines, JSON.stringify(s));
+  // Kernels are compiled in the first two steps and never again (the optimizer's state and BN's running
+  // statistics take the same operations from the first step on): a step that compiled anew each time, say for
+  // a shape that changes, would show here.
+  assert.ok(c.created_by_step.length >= 3, `later steps: ${c.created_by_step.length}`);
+  assert.deepEqual(c.created_by_step.slice(1).map((s) => s.pipelines).filter((n) => n > 0), [], JSON.stringify(c.created_by_step));
   assert.ok(c.warm_first_step.dispatches > 0, "a fresh model's first step is counted too");
   // The last step's dispatches by kernel: every one labelled by the kernel CubeCL compiled for it.
   const byKernel = Object.entries(c.last_step_by_kernel ?? {});

@@ -109,6 +109,19 @@ test('dispatches are told apart by the kernel (pipeline label) each pass has set
   assert.equal(counters.snapshot().dispatches, 6);
 });
 
+test('pipelines created are told apart by their label, the kernel they compile', () => {
+  const { scope } = standIn();
+  const counters = installGpuCounters(scope);
+  const device = new scope.GPUDevice();
+  const before = counters.created();
+  device.createComputePipeline({ label: 'elemwise_fuse_1' });
+  device.createComputePipelineAsync({ label: 'elemwise_fuse_1' });
+  device.createComputePipeline({ label: 'reduce_sum' });
+  device.createComputePipeline({});
+  assert.deepEqual(kernelsDiff(before, counters.created()), { elemwise_fuse_1: 2, reduce_sum: 1, '(unlabelled)': 1 });
+  assert.equal(counters.snapshot().pipelines_created, 4);
+});
+
 test('installed once per global: a second install shares the counters and wraps nothing again', () => {
   const { scope, calls } = standIn();
   const a = installGpuCounters(scope);
