@@ -3,7 +3,10 @@
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::{MomentumConfig, MomentumState};
-use burn::optim::{AdaGradConfig, AdamConfig, AdamWConfig, LearningRate, ModuleOptimizer, Optimizer, RmsPropConfig, Sgd, SgdConfig, SgdState};
+use burn::optim::{
+    AdaGradConfig, Adam, AdamConfig, AdamState, AdamW, AdamWConfig, AdamWState, AdaptiveMomentumState, LearningRate, ModuleOptimizer, Optimizer,
+    RmsPropConfig, Sgd, SgdConfig, SgdState,
+};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 
@@ -21,15 +24,15 @@ use crate::model::Net;
 /// is an L2 term added to the gradient, except for AdamW where it is
 /// decoupled; RMSprop uses alpha 0.99 and no momentum (PyTorch's defaults).
 ///
-/// With `net` (a fresh run), state the optimizer keeps from its first step is
-/// made now, on the net's device (see `MomentumFromZero`).
+/// With `net` (a fresh run), the state momentum SGD and Adam(W) keep is made
+/// now, as zeros on the net's device (see `FromZero`).
 pub fn build(cfg: &ExperimentConfig, net: Option<&Net>) -> ModuleOptimizer {
     let wd = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
     let eps = cfg.epsilon as f32;
     match cfg.optimizer {
         OptimizerKind::Sgd => SgdConfig::new().with_weight_decay(wd).init(),
-        OptimizerKind::Momentum | OptimizerKind::Nesterov => ModuleOptimizer::from(MomentumFromZero {
-            sgd: SgdConfig::new()
+        OptimizerKind::Momentum | OptimizerKind::Nesterov => FromZero::init(
+            SgdConfig::new()
                 .with_weight_decay(wd)
                 .with_momentum(Some(
                     MomentumConfig::new()
@@ -38,20 +41,26 @@ pub fn build(cfg: &ExperimentConfig, net: Option<&Net>) -> ModuleOptimizer {
                         .with_nesterov(cfg.optimizer == OptimizerKind::Nesterov),
                 ))
                 .build(),
-            zeros: Arc::new(Mutex::new(net.map(zeros_for).unwrap_or_default())),
-        }),
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_beta_1(cfg.beta1 as f32)
-            .with_beta_2(cfg.beta2 as f32)
-            .with_epsilon(eps)
-            .with_weight_decay(wd)
-            .init(),
-        OptimizerKind::Adamw => AdamWConfig::new()
-            .with_beta_1(cfg.beta1 as f32)
-            .with_beta_2(cfg.beta2 as f32)
-            .with_epsilon(eps)
-            .with_weight_decay(cfg.weight_decay as f32)
-            .init(),
+            net,
+        ),
+        OptimizerKind::Adam => FromZero::init(
+            AdamConfig::new()
+                .with_beta_1(cfg.beta1 as f32)
+                .with_beta_2(cfg.beta2 as f32)
+                .with_epsilon(eps)
+                .with_weight_decay(wd)
+                .build(),
+            net,
+        ),
+        OptimizerKind::Adamw => FromZero::init(
+            AdamWConfig::new()
+                .with_beta_1(cfg.beta1 as f32)
+                .with_beta_2(cfg.beta2 as f32)
+                .with_epsilon(eps)
+                .with_weight_decay(cfg.weight_decay as f32)
+                .build(),
+            net,
+        ),
         OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(eps).with_weight_decay(wd).init(),
         OptimizerKind::Rmsprop => RmsPropConfig::new()
             .with_alpha(0.99)
@@ -62,24 +71,60 @@ pub fn build(cfg: &ExperimentConfig, net: Option<&Net>) -> ModuleOptimizer {
     }
 }
 
-/// Burn's momentum SGD whose velocity starts as zeros already on the device,
-/// where Burn's starts absent (its first step takes the gradient as the
-/// velocity). The values are the same: momentum·0 + g = g, PyTorch's first
-/// step too. What changes is that the first step runs the very operations of
-/// every later step, so a GPU compiles the update's kernels once, in the
-/// first step (BENCHMARKS.md, "pipelines created after the first step").
+/// Burn's optimizer `O`, its state starting as zeros already on the device,
+/// where Burn's starts absent: momentum SGD's first step takes the gradient
+/// as the velocity, Adam's the scaled gradient and its square as the moments.
+/// The values are the same (momentum·0 + g = g exactly, PyTorch's first step
+/// too). What changes is that the first step runs the very operations of
+/// every later step, so a GPU compiles the update's kernels in the first
+/// step, not the second (BENCHMARKS.md, "pipelines created after the first
+/// step").
 ///
 /// The zeros are made when the optimizer is built, before the first step, and
-/// handed out by shape: made inside the step, their upload would sit among
+/// handed out by shape: made inside the step, their uploads would sit among
 /// the step's operations and change how the fused backend cuts them into
 /// kernels, for that one step.
 #[derive(Clone)]
-struct MomentumFromZero {
-    sgd: Sgd,
+struct FromZero<O> {
+    inner: O,
     zeros: Arc<Mutex<HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>>>>,
 }
 
-impl MomentumFromZero {
+/// The state an optimizer has before its first step, made of zero tensors.
+trait ZeroState: Optimizer {
+    /// Zero tensors the state holds per parameter.
+    const TENSORS: usize;
+    fn zero_state<const D: usize>(zeros: impl FnMut() -> Tensor<D>) -> Self::State<D>;
+}
+
+impl ZeroState for Sgd {
+    const TENSORS: usize = 1;
+    fn zero_state<const D: usize>(mut zeros: impl FnMut() -> Tensor<D>) -> SgdState<D> {
+        SgdState::new(Some(MomentumState::new(zeros())))
+    }
+}
+
+impl ZeroState for Adam {
+    const TENSORS: usize = 2;
+    fn zero_state<const D: usize>(mut zeros: impl FnMut() -> Tensor<D>) -> AdamState<D> {
+        // Time 0: the step counts itself as the first, for the bias correction.
+        AdamState::new(AdaptiveMomentumState::new(0, zeros(), zeros()))
+    }
+}
+
+impl ZeroState for AdamW {
+    const TENSORS: usize = 2;
+    fn zero_state<const D: usize>(mut zeros: impl FnMut() -> Tensor<D>) -> AdamWState<D> {
+        AdamWState::new(AdaptiveMomentumState::new(0, zeros(), zeros()))
+    }
+}
+
+impl<O: ZeroState> FromZero<O> {
+    fn init(inner: O, net: Option<&Net>) -> ModuleOptimizer {
+        let zeros = net.map(|n| zeros_for(n, O::TENSORS)).unwrap_or_default();
+        ModuleOptimizer::from(Self { inner, zeros: Arc::new(Mutex::new(zeros)) })
+    }
+
     fn zeros<const D: usize>(&self, like: &Tensor<D>) -> Tensor<D> {
         let shape = like.dims().to_vec();
         let kept = self.zeros.lock().ok().and_then(|mut m| m.get_mut(&shape)?.pop());
@@ -91,8 +136,8 @@ impl MomentumFromZero {
     }
 }
 
-impl Optimizer for MomentumFromZero {
-    type State<const D: usize> = SgdState<D>;
+impl<O: ZeroState> Optimizer for FromZero<O> {
+    type State<const D: usize> = O::State<D>;
 
     fn step<const D: usize>(
         &self,
@@ -101,31 +146,32 @@ impl Optimizer for MomentumFromZero {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let state = state.or_else(|| Some(SgdState::new(Some(MomentumState::new(self.zeros(&tensor))))));
-        self.sgd.step(lr, tensor, grad, state)
+        let state = state.or_else(|| Some(O::zero_state(|| self.zeros(&tensor))));
+        self.inner.step(lr, tensor, grad, state)
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        Sgd::to_device(state, device)
+        O::to_device(state, device)
     }
 }
 
-/// One zero tensor per float parameter of `net`, on its device, by shape.
-fn zeros_for(net: &Net) -> HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>> {
+/// `per_param` zero tensors for each float parameter of `net`, on its device, by shape.
+fn zeros_for(net: &Net, per_param: usize) -> HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>> {
     use burn::module::{Module, ModuleVisitor, Param};
-    #[derive(Default)]
-    struct Zeros(HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>>);
+    struct Zeros(usize, HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>>);
     impl ModuleVisitor for Zeros {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let shape = param.lazy_shape().to_vec();
             let device = param.lazy_device().inner();
-            let z = Tensor::<D>::from_data(TensorData::zeros::<f32, _>(shape.clone()), &device);
-            self.0.entry(shape).or_default().push(Box::new(z));
+            for _ in 0..self.0 {
+                let z = Tensor::<D>::from_data(TensorData::zeros::<f32, _>(shape.clone()), &device);
+                self.1.entry(shape.clone()).or_default().push(Box::new(z));
+            }
         }
     }
-    let mut z = Zeros::default();
+    let mut z = Zeros(per_param, HashMap::new());
     net.visit(&mut z);
-    z.0
+    z.1
 }
 
 /// Learning rate at `step` (0-based) of a run of `total` steps.
@@ -159,15 +205,24 @@ pub fn lr_at(cfg: &ExperimentConfig, step: usize, total: usize) -> f64 {
 mod tests {
     use super::*;
 
-    /// Momentum from zero gives Burn's momentum SGD's values (whose velocity
-    /// starts absent), plain and Nesterov, weight decay included, over steps
-    /// where the learning rate changes; the zeros made in advance are used up.
+    /// Starting from zeros gives the values of Burn's optimizers (whose state
+    /// starts absent): momentum SGD plain and Nesterov, Adam and AdamW, weight
+    /// decay included, over steps whose learning rate changes.
     #[test]
-    fn momentum_from_zero_is_burns_momentum() {
+    fn from_zero_is_burns_optimizer() {
         use burn::nn::loss::CrossEntropyLoss;
         use burn::optim::GradientsParams;
-        for kind in [OptimizerKind::Momentum, OptimizerKind::Nesterov] {
-            let cfg = ExperimentConfig { model: "mlp".into(), optimizer: kind, momentum: 0.9, weight_decay: 1e-2, ..Default::default() };
+        let wd = || Some(WeightDecayConfig::new(1e-2));
+        let momentum = |nesterov| Some(MomentumConfig::new().with_momentum(0.9).with_dampening(0.0).with_nesterov(nesterov));
+        let cases = [
+            (OptimizerKind::Momentum, SgdConfig::new().with_weight_decay(wd()).with_momentum(momentum(false)).init()),
+            (OptimizerKind::Nesterov, SgdConfig::new().with_weight_decay(wd()).with_momentum(momentum(true)).init()),
+            (OptimizerKind::Adam, AdamConfig::new().with_epsilon(1e-8).with_weight_decay(wd()).init()),
+            (OptimizerKind::Adamw, AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(1e-2).init()),
+        ];
+        for (kind, mut theirs) in cases {
+            let cfg = ExperimentConfig { model: "mlp".into(), optimizer: kind, momentum: 0.9, weight_decay: 1e-2, epsilon: 1e-8, ..Default::default() };
+            assert_eq!((cfg.beta1, cfg.beta2), (0.9, 0.999), "Burn's Adam defaults, as the reference here");
             let device = Device::flex().autodiff();
             let net = || {
                 device.seed(11);
@@ -176,18 +231,16 @@ mod tests {
                 n
             };
             let (mut ours, mut burns) = (net(), net());
-            let mut opt_ours = build(&cfg, Some(&ours));
-            let momentum = MomentumConfig::new().with_momentum(0.9).with_dampening(0.0).with_nesterov(kind == OptimizerKind::Nesterov);
-            let mut opt_burn = SgdConfig::new().with_weight_decay(Some(WeightDecayConfig::new(1e-2))).with_momentum(Some(momentum)).init();
+            let mut mine = build(&cfg, Some(&ours));
             let mut rng = crate::rng::Rng::new(5);
             let x = Tensor::<4>::from_data(TensorData::new((0..4 * 784).map(|_| rng.next_f32()).collect::<Vec<_>>(), [4, 1, 28, 28]), &device);
             let y = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 7, 3, 0], [4]), &device);
             let ce = CrossEntropyLoss::new(None, &device);
             for lr in [0.1, 0.05, 0.1] {
                 let g = GradientsParams::from_grads(ce.forward(ours.forward(x.clone()), y.clone()).backward(), &ours);
-                ours = opt_ours.step(lr, ours, g);
+                ours = mine.step(lr, ours, g);
                 let g = GradientsParams::from_grads(ce.forward(burns.forward(x.clone()), y.clone()).backward(), &burns);
-                burns = opt_burn.step(lr, burns, g);
+                burns = theirs.step(lr, burns, g);
             }
             let out = |n: &Net| n.forward(x.clone()).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
             let (a, b) = (out(&ours), out(&burns));

@@ -178,7 +178,7 @@ async function fetchBytes(name) {
 }
 
 /** A short real run: cnn on the built-in MNIST sample, Adam at its defaults, then its test accuracy. */
-async function training(rl, job, info) {
+async function training(rl, job, info, counters) {
   const out = { backend: job.backend, threads: info.threads, model: 'cnn', dataset: 'sample-mnist', batch: TRAIN_BATCH, steps: job.trainSteps };
   if (info.kernels) out.kernels = info.kernels;
   const t0 = performance.now();
@@ -193,10 +193,20 @@ async function training(rl, job, info) {
     out.optimizer = cfg.optimizer;
     out.lr = cfg.lr;
     const label = `${job.backend} · training cnn on the MNIST sample`;
+    // On WebGPU, the pipelines created between one logged step and the next: a training run reads its
+    // losses back only every `log_every` steps, unlike the benchmark's steps, each awaited.
+    let created = counters?.snapshot().pipelines_created;
+    if (counters) out.pipelines_created_by_log = [];
     const onEvent = (text) => {
       const e = JSON.parse(text);
       const step = e.type === 'steps' ? e.points?.at(-1)?.step : null;
-      if (step != null) post({ type: 'progress', text: label, step, steps: job.trainSteps });
+      if (step == null) return;
+      post({ type: 'progress', text: label, step, steps: job.trainSteps });
+      if (counters) {
+        const now = counters.snapshot().pipelines_created;
+        out.pipelines_created_by_log.push({ step, pipelines: now - created });
+        created = now;
+      }
     };
     const t1 = performance.now();
     const r = JSON.parse(await rl.train(JSON.stringify(cfg), 'bench-mnist', new rl.Control(), onEvent, 'bench-train'));
@@ -230,7 +240,7 @@ self.onmessage = async ({ data: job }) => {
     post({ type: 'backend', info });
     if (job.backend === 'webgpu' && job.selfCheck) post({ type: 'self-check', check: await selfCheck(rl, counters) });
     await benchmarks(rl, job, info, counters);
-    if (job.trainSteps > 0 && job.train) post({ type: 'training', training: await training(rl, job, info) });
+    if (job.trainSteps > 0 && job.train) post({ type: 'training', training: await training(rl, job, info, counters) });
     post({ type: 'done' });
   } catch (err) {
     post({ type: 'error', message: messageOf(err) });

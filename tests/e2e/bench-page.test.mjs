@@ -111,6 +111,10 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
     assert.ok(tr.seconds > 0);
     assert.ok(tr.test_accuracy > 0.5, `${b}: test accuracy ${tr.test_accuracy} after ${TRAIN_STEPS} steps`);
   }
+  // A training run (Adam, losses read every 10 steps) compiles its kernels in its first 10 steps, never after.
+  const created = report.training.find((x) => x.backend === 'webgpu').pipelines_created_by_log;
+  assert.equal(created.length, TRAIN_STEPS / 10, JSON.stringify(created));
+  assert.deepEqual(created.slice(1).filter((c) => c.pipelines > 0), [], JSON.stringify(created));
 
   // The page's tables show the same.
   assert.equal(await page.locator('#speed tr').count(), 2);
