@@ -224,13 +224,11 @@ mod tests {
             let cfg = ExperimentConfig { model: "mlp".into(), optimizer: kind, momentum: 0.9, weight_decay: 1e-2, epsilon: 1e-8, ..Default::default() };
             assert_eq!((cfg.beta1, cfg.beta2), (0.9, 0.999), "Burn's Adam defaults, as the reference here");
             let device = Device::flex().autodiff();
-            let net = || {
-                device.seed(11);
-                let n = cfg.build_net(&device).unwrap();
-                pollster::block_on(n.settle()).unwrap();
-                n
-            };
-            let (mut ours, mut burns) = (net(), net());
+            // One net, cloned: the device's seed is shared with tests running
+            // beside this one, so two nets built from it could differ.
+            let start = cfg.build_net(&device).unwrap();
+            pollster::block_on(start.settle()).unwrap();
+            let (mut ours, mut burns) = (start.clone(), start.clone());
             let mut mine = build(&cfg, Some(&ours));
             let mut rng = crate::rng::Rng::new(5);
             let x = Tensor::<4>::from_data(TensorData::new((0..4 * 784).map(|_| rng.next_f32()).collect::<Vec<_>>(), [4, 1, 28, 28]), &device);
@@ -244,7 +242,7 @@ mod tests {
             }
             let out = |n: &Net| n.forward(x.clone()).into_data().convert::<f32>().try_into_vec::<f32>().unwrap();
             let (a, b) = (out(&ours), out(&burns));
-            let moved = out(&net());
+            let moved = out(&start);
             assert!(a.iter().zip(&moved).any(|(p, q)| (p - q).abs() > 1e-3), "{kind:?}: three steps changed the net");
             for (p, q) in a.iter().zip(&b) {
                 assert!((p - q).abs() <= 1e-5 * q.abs().max(1.0), "{kind:?}: ours {a:?}, Burn's {b:?}");

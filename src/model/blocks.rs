@@ -8,9 +8,9 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use burn::tensor::s;
 
+use super::layers::{self, relu};
 use super::{BuildCfg, Shortcut};
 
 /// He et al. 2015 ("Delving deep into rectifiers") initialisation, as the
@@ -43,7 +43,7 @@ impl ConvBn {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.bn.forward(self.conv.forward(x));
+        let y = layers::batch_norm(&self.bn, layers::conv2d(&self.conv, x));
         // In training Burn's BN files its new running statistics under the
         // calling thread and folds them in at the next step's read, if that
         // step runs on the same thread. Folded in here, on the thread that

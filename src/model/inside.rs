@@ -18,7 +18,7 @@
 //! black negative, so its sign pattern shows.
 
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use super::layers::{self, relu};
 use serde::Serialize;
 
 use super::blocks::Block;
@@ -97,9 +97,9 @@ pub async fn feature_maps(net: &Net, x: Tensor<4>) -> Result<Vec<FeatureMaps>, S
             }
         }
         Net::Cnn(Cnn { conv1, conv2, pool, .. }) => {
-            let a = relu(conv1.forward(x)); // [1, 32, 26, 26] on MNIST
+            let a = relu(layers::conv2d(conv1, x)); // [1, 32, 26, 26] on MNIST
             taps.push(("conv1".into(), a.clone()));
-            let b = relu(conv2.forward(pool.forward(a))); // [1, 64, 11, 11]
+            let b = relu(layers::conv2d(conv2, pool.forward(a))); // [1, 64, 11, 11]
             taps.push(("conv2".into(), b));
         }
         // No convolutions: no feature maps (its first layer's units are its filters).

@@ -16,6 +16,7 @@
 mod blocks;
 mod describe;
 mod inside;
+mod layers;
 mod nets;
 mod responses;
 mod spec;

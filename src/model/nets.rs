@@ -5,7 +5,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use super::layers::{self, relu};
 use burn::tensor::module::adaptive_avg_pool2d;
 
 use super::blocks::{BasicBlock, Block, Bottleneck, ConvBn, EXPANSION};
@@ -213,8 +213,8 @@ impl Cnn {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.pool.forward(relu(self.conv1.forward(x))); // [b, 32, 13, 13]
-        let x = self.pool.forward(relu(self.conv2.forward(x))); // [b, 64, 5, 5]
+        let x = self.pool.forward(relu(layers::conv2d(&self.conv1, x))); // [b, 32, 13, 13]
+        let x = self.pool.forward(relu(layers::conv2d(&self.conv2, x))); // [b, 64, 5, 5]
         let x: Tensor<2> = x.flatten(1, 3); // [b, 1600]
         self.fc2.forward(relu(self.fc1.forward(x)))
     }

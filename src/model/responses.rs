@@ -19,7 +19,7 @@
 
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::relu;
+use super::layers::relu;
 use serde::Serialize;
 
 use super::blocks::{Block, merge};

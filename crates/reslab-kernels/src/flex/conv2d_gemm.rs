@@ -1,4 +1,4 @@
-//! ResLab patch: f32 2-D convolution for training, forward and both backward
+//! f32 2-D convolution for training, forward and both backward
 //! passes, each as one im2col + GEMM per image.
 //!
 //! Why: upstream Flex 0.22.1 has no backward kernels of its own, so Burn's
@@ -14,16 +14,11 @@
 //!
 //! with K = c_in·kh·kw and P = h_out·w_out (per group, with groups: the
 //! rows of col and W of one group are contiguous blocks). Transposes are only
-//! strides given to `gemm`, never copies. Other dtypes than f32 go through an
-//! f32 copy (module.rs).
+//! strides given to `gemm`, never copies. Other dtypes than f32 take Flex's
+//! own convolution (mod.rs).
 
-use alloc::vec;
-use alloc::vec::Vec;
-
-use burn_backend::{DType, TensorMetadata, ops::ConvOptions};
-use burn_std::{Bytes, Shape};
-
-use crate::{FlexTensor, Layout};
+use burn::backend::{Bytes, DType, Shape, TensorMetadata, ops::ConvOptions};
+use burn_flex::{FlexTensor, Layout};
 
 /// The shapes of one convolution.
 #[derive(Clone, Copy, Debug)]

@@ -1,4 +1,4 @@
-//! ResLab patch: batch normalisation as direct per-channel loops (f32).
+//! batch normalisation as direct per-channel loops (f32).
 //!
 //! Why: upstream Flex 0.22.1 uses Burn's default `batch_norm_train` and
 //! `batch_norm_train_backward`, built from generic tensor ops: a
@@ -17,13 +17,8 @@
 //! Sums are taken in f32 over one plane (8 lanes, so they vectorise) and in
 //! f64 across planes.
 
-use alloc::vec;
-use alloc::vec::Vec;
-
-use burn_backend::DType;
-use burn_std::{Bytes, Shape};
-
-use crate::{FlexTensor, Layout};
+use burn::backend::{Bytes, DType, Shape};
+use burn_flex::{FlexTensor, Layout};
 
 /// Whether the direct path handles these tensors (f32, rank ≥ 2).
 pub(crate) fn applicable(tensors: &[&FlexTensor]) -> bool {
