@@ -207,7 +207,11 @@ if grep -q 'command_export' pkg.tmp/reslab_bg.wasm; then
 fi
 say "wasm-bindgen → pkg/threads/"
 wasm-bindgen --target web --no-typescript --out-dir pkg.tmp/threads "$mt_target_dir/wasm32-unknown-unknown/wasm-release/reslab.wasm"
-optimise pkg.tmp/reslab_bg.wasm
+# The full engine without merge-similar-functions (which folds functions
+# alike into one parametrised body): with it, gemm's micro-kernel took ~70 %
+# longer in a profile and a CPU training step on one thread ~25-35 % (BENCHMARKS.md,
+# "the CPU kernels as a backend extension"). Skipping it costs ~32 KiB gzip.
+optimise pkg.tmp/reslab_bg.wasm --skip-pass=merge-similar-functions
 optimise pkg.tmp/threads/reslab_bg.wasm --enable-threads
 
 touch -d "@$started" pkg.tmp/reslab_bg.wasm pkg.tmp/threads/reslab_bg.wasm
