@@ -17,7 +17,7 @@
 #     also writes DIR: the static site, which any static host serves as the
 #     whole app (scripts/dist.mjs: the page, sw.js, www/, pkg/, the samples,
 #     nothing else). With --dist the engines are rebuilt only if a source
-#     (src/, crates/, vendor/, Cargo.toml, Cargo.lock, .cargo/) is newer than pkg/;
+#     (src/, crates/, Cargo.toml, Cargo.lock, .cargo/) is newer than pkg/;
 #     otherwise pkg/ is copied as it is.
 set -euo pipefail
 dist="" later=0
@@ -81,7 +81,7 @@ pkg_current() {
   for f in pkg/reslab.js pkg/reslab_bg.wasm pkg/threads/reslab.js pkg/threads/reslab_bg.wasm; do
     [ -f "$f" ] || return 1
   done
-  [ -z "$(find src crates vendor Cargo.toml Cargo.lock .cargo -path '*/target' -prune -o -type f \
+  [ -z "$(find src crates Cargo.toml Cargo.lock .cargo -path '*/target' -prune -o -type f \
     \( -newer pkg/reslab_bg.wasm -o -newer pkg/threads/reslab_bg.wasm \) -print -quit 2>/dev/null)" ]
 }
 

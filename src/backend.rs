@@ -45,22 +45,23 @@ pub async fn wgpu_device() -> Result<Device, String> {
     Ok(device)
 }
 
-/// Run matmuls, 2-D convolutions, batch normalisation in training and ReLU
-/// on the GPU backend with the kernels written for a software adapter,
-/// whose "GPU" work runs on the CPU's cores (the page's worker decides from
-/// the adapter, `init_backend`), or with Burn's default GPU kernels. On a
-/// software adapter they are several times faster (BENCHMARKS.md, the
-/// "on a software adapter" sections). Hardware GPUs keep Burn's defaults,
-/// which were not measured against them here.
+/// Run the dense layers' matmuls, 2-D convolutions, batch normalisation in
+/// training and ReLU on the GPU `device` with ResLab's kernels for a
+/// software adapter, whose "GPU" work runs on the CPU's cores (the page's
+/// worker decides from the adapter, `init_backend`), or with Burn's own
+/// (off, the default). A setting of the device (`reslab-kernels`), so two
+/// devices can differ. On a software adapter they are several times faster
+/// (BENCHMARKS.md, the "on a software adapter" sections). Hardware GPUs keep
+/// Burn's ops, which were not measured against them here.
 #[cfg(feature = "wgpu")]
-pub fn set_software_kernels(on: bool) {
-    burn_cubecl::kernel::set_software_kernels(on);
+pub fn set_software_kernels(device: &Device, on: bool) {
+    reslab_kernels::set_software_adapter(device, on);
 }
 
-/// Whether the GPU backend runs the kernels written for a software adapter.
+/// Whether the GPU `device` runs the kernels written for a software adapter.
 #[cfg(feature = "wgpu")]
-pub fn software_kernels() -> bool {
-    burn_cubecl::kernel::software_kernels()
+pub fn software_kernels(device: &Device) -> bool {
+    reslab_kernels::software_adapter(device)
 }
 
 /// The browser's WebGPU adapter, named if it is a software one (its GPU work

@@ -21,8 +21,9 @@ use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::TensorData;
-use burn::tensor::activation::relu;
-use burn::tensor::module::{adaptive_avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
+// The ops as the nets call them: on a software adapter, ResLab's kernels.
+use reslab_kernels::{conv2d, matmul, relu};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use serde::Serialize;
 
@@ -112,7 +113,7 @@ fn forward_backward(inp: &Inputs, device: &Device) -> Vec<(&'static str, &'stati
     let c1in = leaf(&c1);
     let c2 = conv2d(c1in.clone(), w2.clone(), None, ConvOptions::new([2, 2], [1, 1], [1, 1], 1)); // [4, 16, 6, 6]
     let bin = leaf(&c2);
-    let b = bn.forward(bin.clone()); // [4, 16, 6, 6]
+    let b = crate::model::layers::batch_norm(&bn, bin.clone()); // [4, 16, 6, 6]
     let rin = leaf(&b);
     let r = relu(rin.clone());
     let pin = leaf(&r);
@@ -120,7 +121,7 @@ fn forward_backward(inp: &Inputs, device: &Device) -> Vec<(&'static str, &'stati
     let ain = leaf(&p);
     let a = adaptive_avg_pool2d(ain.clone(), [1, 1]); // [4, 16, 1, 1]
     let min = a.clone().reshape([4, 16]).detach().require_grad();
-    let logits = min.clone().matmul(fc.clone()); // [4, 10]
+    let logits = matmul(min.clone(), fc.clone()); // [4, 10]
     let lin = logits.clone().detach().require_grad();
     let loss = CrossEntropyLoss::new(None, &ad).forward(lin.clone(), y); // [1]
     let total = loss.clone() + probe(&c1) + probe(&c2) + probe(&b) + probe(&r) + probe(&p) + probe(&a)

@@ -123,9 +123,9 @@ pub async fn init_backend(kind: String, kernels: Option<String>) -> Result<Strin
         match kernels.as_deref() {
             None | Some("") => {
                 #[cfg(feature = "wgpu")]
-                backend::set_software_kernels(backend::software_adapter().await.is_some());
+                backend::set_software_kernels(&device, backend::software_adapter().await.is_some());
             }
-            Some(k) => set_gpu_kernels(k.to_string())?,
+            Some(k) => gpu_kernels(&device, k)?,
         }
     }
     STATE.with(|s| s.borrow_mut().device = Some((device, name)));
@@ -680,16 +680,25 @@ pub fn gpu_self_check(corrupt: Option<String>) -> js_sys::Promise {
 /// the hardware path). The worker sets it from the adapter it chose
 /// (`www/gpu-adapter.js`); its measuring mode can force `default` on a
 /// software adapter to count what a hardware GPU would be asked to do.
+/// A setting of the engine's WebGPU device; on the CPU it changes nothing.
 #[wasm_bindgen]
 pub fn set_gpu_kernels(kind: String) -> Result<(), JsValue> {
-    #[cfg(feature = "wgpu")]
-    match kind.as_str() {
-        "software" => backend::set_software_kernels(true),
-        "default" => backend::set_software_kernels(false),
-        other => return Err(js_err(format!("unknown kernels '{other}' (software or default)"))),
+    match STATE.with(|s| s.borrow().device.clone()) {
+        Some((device, "webgpu")) => gpu_kernels(&device, &kind),
+        _ => Ok(()),
     }
+}
+
+fn gpu_kernels(device: &Device, kind: &str) -> Result<(), JsValue> {
+    let software = match kind {
+        "software" => true,
+        "default" => false,
+        other => return Err(js_err(format!("unknown kernels '{other}' (software or default)"))),
+    };
+    #[cfg(feature = "wgpu")]
+    backend::set_software_kernels(device, software);
     #[cfg(not(feature = "wgpu"))]
-    let _ = kind;
+    let _ = (device, software);
     Ok(())
 }
 

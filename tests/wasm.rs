@@ -66,7 +66,10 @@ async fn cpu_backend_steps_lower_the_loss() {
 /// One test, because the WebGPU device can be set up once per worker.
 #[wasm_bindgen_test]
 async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
-    use burn::tensor::{Distribution, Tensor, module::conv2d, ops::ConvOptions};
+    use burn::tensor::{Distribution, Tensor, ops::ConvOptions};
+    // The ops as the nets call them (reslab-kernels): ResLab's kernels on a
+    // device marked as a software adapter, Burn's own otherwise.
+    use reslab_kernels::{calls, conv2d};
     let gpu = reslab::backend::wgpu_device().await.expect("WebGPU (Chromium needs --enable-unsafe-webgpu)");
     let cpu = reslab::backend::cpu_device();
     async fn copy_to<const D: usize>(t: &Tensor<D>, gpu: &Device) -> Tensor<D> {
@@ -91,8 +94,14 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // operands and with a transposed view as the left or the right one, as
     // the backward pass passes them.
     let software = reslab::backend::software_adapter().await;
+    // ResLab's kernels ran (`calls` moved) exactly when the device is marked.
+    let ran = |before: u64, software_kernel: bool, what: &str| {
+        assert_eq!(calls() > before, software_kernel, "{what}: ResLab's kernels ran: {}, want {software_kernel}", calls() > before);
+    };
     for cpu_routine in [true, false] {
-        reslab::backend::set_software_kernels(cpu_routine);
+        reslab::backend::set_software_kernels(&gpu, cpu_routine);
+        assert_eq!(reslab::backend::software_kernels(&gpu), cpu_routine);
+        assert!(!reslab::backend::software_kernels(&cpu), "a setting of the GPU device only");
         for [m, k, n] in [[32, 1600, 128], [32, 128, 10], [1600, 32, 128], [32, 128, 1600], [1, 1600, 128], [32, 64, 10], [7, 5, 3], [100, 70, 33]] {
             for layout in ["plain", "lhs transposed", "rhs transposed"] {
                 // Stored as the layout says, then (on both devices) a transposed view.
@@ -102,8 +111,10 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
                 let view = |t: Tensor<2>, transposed: bool| if transposed { t.transpose() } else { t };
                 let (ga, gb) = (view(copy_to(&sa, &gpu).await, lt), view(copy_to(&sb, &gpu).await, rt));
                 let (a, b) = (view(sa, lt), view(sb, rt));
-                let got = values(ga.matmul(gb)).await;
+                let before = calls();
+                let got = values(reslab_kernels::matmul(ga, gb)).await;
                 let routine = if cpu_routine { "CPU routine" } else { "GPU routine" };
+                ran(before, cpu_routine, &format!("matmul {m}x{k}x{n}, {layout}"));
                 close(&format!("matmul {m}x{k}x{n}, {layout}, {routine}"), &values(a.matmul(b)).await, &got, k);
             }
         }
@@ -126,7 +137,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
         [forward, values(x.grad(&grads).unwrap()).await, values(w.grad(&grads).unwrap()).await, values(bias.grad(&grads).unwrap()).await]
     }
     for software_kernel in [true, false] {
-        reslab::backend::set_software_kernels(software_kernel);
+        reslab::backend::set_software_kernels(&gpu, software_kernel);
         let kernel = if software_kernel { "software kernel" } else { "GPU kernel" };
         for (cin, cout, size, k, pad, stride, batch) in [
             (1, 32, 28, 3, 0, 1, 2),
@@ -159,8 +170,11 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
                 let (x, w, bias, dy) = (copy_to(&x, device).await, copy_to(&w, device).await, copy_to(&bias, device).await, copy_to(&dy, device).await);
                 conv_passes(x, w, bias, dy, options.clone()).await
             };
-            let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
+            let want = on(&cpu_ad).await;
+            let before = calls();
+            let got = on(&gpu_ad).await;
             let what = format!("conv2d {cin}->{cout} on {size}x{size}, {k}x{k}, padding {pad}, stride {stride}, {kernel}");
+            ran(before, software_kernel, &what);
             // Terms summed: per output, per input-gradient and per weight-gradient element.
             for ((pass, terms), (want, got)) in [("forward", cin * k * k), ("input gradient", cout * k * k), ("weight gradient", batch * out * out), ("bias gradient", batch * out * out)].into_iter().zip(want.iter().zip(&got)) {
                 close(&format!("{what}: {pass}"), want, got, terms);
@@ -175,7 +189,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // widths under and over a group of rows). The input has an offset and a
     // spread, as a layer's activations do, which a careless variance loses.
     for software_kernel in [true, false] {
-        reslab::backend::set_software_kernels(software_kernel);
+        reslab::backend::set_software_kernels(&gpu, software_kernel);
         let kernel = if software_kernel { "software kernels" } else { "Burn's composition" };
         for ([n, c, h, w], channels_last) in [([8, 16, 8, 8], true), ([2, 16, 8, 8], false), ([3, 5, 7, 6], true), ([2, 3, 5, 300], false), ([1, 2, 1, 3], true)] {
             let x = if channels_last {
@@ -193,12 +207,15 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
                 };
                 let (x, dy) = (copy(&x).await.require_grad(), copy_to(&dy, device).await);
                 let (gamma, beta) = (copy_to(&gamma, device).await.require_grad(), copy_to(&beta, device).await.require_grad());
-                let r = burn::tensor::module::batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
-                let (y, mean, var) = (values(r.output.clone().inner()).await, values(r.mean).await, values(r.variance).await);
-                let grads = (r.output * dy).sum().backward();
+                let (output, mean, variance) = reslab_kernels::batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+                let (y, mean, var) = (values(output.clone().inner()).await, values(mean).await, values(variance).await);
+                let grads = (output * dy).sum().backward();
                 [y, mean, var, values(x.grad(&grads).unwrap()).await, values(gamma.grad(&grads).unwrap()).await, values(beta.grad(&grads).unwrap()).await]
             };
-            let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
+            let want = on(&cpu_ad).await;
+            let before = calls();
+            let got = on(&gpu_ad).await;
+            ran(before, software_kernel, &format!("batch norm [{n}, {c}, {h}, {w}]"));
             let m = n * h * w;
             // x̂ = (x − mean) / std loses about |x| / std of float precision
             // in the subtraction: with few values per channel the spread
@@ -213,7 +230,7 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // …and ReLU, forward and gradient, on inputs with exact zeros (whose
     // gradient is 0, as Burn's default has it), channels-last and plain.
     for software_kernel in [true, false] {
-        reslab::backend::set_software_kernels(software_kernel);
+        reslab::backend::set_software_kernels(&gpu, software_kernel);
         for channels_last in [true, false] {
             let x = (Tensor::<4>::random([2, 6, 5, 7], Distribution::Uniform(-1.0, 1.0), &cpu) * 4.0).round();
             let x = if channels_last { x.permute([0, 2, 3, 1]) } else { x };
@@ -221,11 +238,14 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
             let on = async |device: &Device| {
                 let x = copy_to(&x, device).await;
                 let x = if channels_last { x.permute([0, 3, 1, 2]) } else { x }.require_grad();
-                let y = burn::tensor::activation::relu(x.clone());
+                let y = reslab_kernels::relu(x.clone());
                 let grads = (y.clone() * copy_to(&dy, device).await).sum().backward();
                 [values(y.inner()).await, values(x.grad(&grads).unwrap()).await]
             };
-            let (want, got) = (on(&cpu_ad).await, on(&gpu_ad).await);
+            let want = on(&cpu_ad).await;
+            let before = calls();
+            let got = on(&gpu_ad).await;
+            ran(before, software_kernel, "relu");
             assert!(want[1].iter().filter(|g| **g == 0.0).count() > 100, "the input has zeros and negatives");
             for (pass, (want, got)) in ["output", "gradient"].into_iter().zip(want.iter().zip(&got)) {
                 close(&format!("relu {pass}, software kernel {software_kernel}, channels-last {channels_last}"), want, got, 1);
@@ -236,12 +256,30 @@ async fn webgpu_backend_computes_like_the_cpu_and_trains_a_few_steps() {
     // layer kind's output and gradients agree with the CPU's, with either
     // set of kernels; an op made wrong is caught and named.
     for software_kernel in [true, false] {
-        reslab::backend::set_software_kernels(software_kernel);
+        reslab::backend::set_software_kernels(&gpu, software_kernel);
         let r = reslab::selfcheck::run(&gpu, None).await.unwrap();
         assert!(r.ok, "self-check, software kernel {software_kernel}: {:?}", r.failure);
     }
     let r = reslab::selfcheck::run(&gpu, Some("max_pool")).await.unwrap();
     assert!(!r.ok && r.failure.as_deref().unwrap_or("").starts_with("max_pool output differs from the CPU"), "{:?}", r.failure);
-    reslab::backend::set_software_kernels(software.is_some());
+    // A training step of ResNet-8 on the GPU runs ResLab's kernel for every
+    // convolution (forward and both gradients: the input requires one here),
+    // batch norm and ReLU both ways, and the dense layer's three matmuls, when
+    // the device is marked as a software adapter; none when it is not. So a
+    // Burn upgrade or a model change that routed the step around them fails
+    // here, not only in a benchmark.
+    for marked in [true, false] {
+        reslab::backend::set_software_kernels(&gpu, marked);
+        let cfg = ExperimentConfig { model: "resnet8".into(), dataset: DatasetKind::Cifar10, ..Default::default() };
+        let net = cfg.build_net(&gpu_ad).unwrap();
+        let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &gpu_ad).require_grad();
+        let before = calls();
+        let grads = net.forward(x.clone()).sum().backward();
+        values(x.grad(&grads).unwrap().reshape([2 * 3 * 32 * 32])).await; // runs the step's queued kernels
+        let (convs, bns, relus, matmuls) = (7, 7, 7, 3);
+        let want = if marked { 3 * convs + 2 * bns + 2 * relus + matmuls } else { 0 };
+        assert_eq!(calls() - before, want, "ResLab's kernels in a ResNet-8 step on WebGPU, device marked: {marked}");
+    }
+    reslab::backend::set_software_kernels(&gpu, software.is_some());
     few_steps(gpu, "webgpu", 3, 8).await;
 }

@@ -1,11 +1,12 @@
-//! Burn's `Conv2d` and `BatchNorm` modules run through ResLab's kernels
-//! (`reslab-kernels`). The modules keep holding the parameters, so saved
-//! `.reslab` files read as before; only their `forward` is replaced, by the
-//! same computation as Burn's: on the CPU backend with ResLab's kernels, on
-//! the GPU with Burn's own ops.
+//! Burn's `Conv2d`, `BatchNorm` and `Linear` modules run through ResLab's
+//! kernels (`reslab-kernels`). The modules keep holding the parameters, so
+//! saved `.reslab` files read as before; only their `forward` is replaced,
+//! by the same computation as Burn's: with ResLab's kernels on the CPU
+//! backend and on a software GPU adapter, with Burn's own ops on a hardware
+//! GPU.
 
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::ops::ConvOptions;
 
@@ -42,4 +43,14 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     bn.running_mean.update(running_mean.detach());
     bn.running_var.update(running_var.detach());
     y
+}
+
+/// `Linear::forward` on `[b, d_input]` → `[b, d_output]` (the weight is
+/// `[d_input, d_output]`).
+pub fn linear(fc: &Linear, x: Tensor<2>) -> Tensor<2> {
+    let y = reslab_kernels::matmul(x, fc.weight.val());
+    match &fc.bias {
+        Some(bias) => y + bias.val().unsqueeze(),
+        None => y,
+    }
 }

@@ -16,7 +16,7 @@
 mod blocks;
 mod describe;
 mod inside;
-mod layers;
+pub(crate) mod layers;
 mod nets;
 mod responses;
 mod spec;

@@ -47,7 +47,7 @@ impl CifarResNet {
         for block in &self.blocks {
             x = block.forward(x); // … [b, 64, 8, 8]
         }
-        self.fc.forward(global_avg_pool(x)) // [b, 10]
+        layers::linear(&self.fc, global_avg_pool(x)) // [b, 10]
     }
 }
 
@@ -107,7 +107,7 @@ impl ImageNetResNet {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        self.fc.forward(global_avg_pool(x))
+        layers::linear(&self.fc, global_avg_pool(x))
     }
 }
 
@@ -159,7 +159,7 @@ impl Vgg {
                 x = self.pool.forward(x);
             }
         }
-        self.fc.forward(global_avg_pool(x))
+        layers::linear(&self.fc, global_avg_pool(x))
     }
 }
 
@@ -182,9 +182,9 @@ impl Mlp {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let x: Tensor<2> = x.flatten(1, 3); // [b, c*h*w]
-        let x = relu(self.fc1.forward(x));
-        let x = relu(self.fc2.forward(x));
-        self.fc3.forward(x)
+        let x = relu(layers::linear(&self.fc1, x));
+        let x = relu(layers::linear(&self.fc2, x));
+        layers::linear(&self.fc3, x)
     }
 }
 
@@ -216,6 +216,6 @@ impl Cnn {
         let x = self.pool.forward(relu(layers::conv2d(&self.conv1, x))); // [b, 32, 13, 13]
         let x = self.pool.forward(relu(layers::conv2d(&self.conv2, x))); // [b, 64, 5, 5]
         let x: Tensor<2> = x.flatten(1, 3); // [b, 1600]
-        self.fc2.forward(relu(self.fc1.forward(x)))
+        layers::linear(&self.fc2, relu(layers::linear(&self.fc1, x)))
     }
 }

@@ -104,6 +104,27 @@ impl<B: ResLabOps> Backward<B, 1> for ReluBackward {
     }
 }
 
+#[derive(Debug)]
+struct MatmulBackward;
+
+impl<B: ResLabOps> Backward<B, 2> for MatmulBackward {
+    type State = (NodeId, NodeId);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_lhs, node_rhs] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let lhs = checkpointer.retrieve_node_output::<Prim<B>>(ops.state.0);
+        let rhs = checkpointer.retrieve_node_output::<Prim<B>>(ops.state.1);
+        // 2-D only (the tensor-level `matmul` takes `Tensor<2>`): ∂lhs = g rhsᵀ, ∂rhs = lhsᵀ g.
+        if let Some(node) = node_lhs {
+            grads.register::<B>(node.id, B::reslab_matmul(grad.clone(), B::float_transpose(rhs)));
+        }
+        if let Some(node) = node_rhs {
+            grads.register::<B>(node.id, B::reslab_matmul(B::float_transpose(lhs), grad));
+        }
+    }
+}
+
 /// A float tensor under autodiff (Burn's `AutodiffTensor<B>`).
 type AutodiffTensor<B, C> = FloatTensor<Autodiff<B, C>>;
 
@@ -192,6 +213,16 @@ impl<B: ResLabOps, C: CheckpointStrategy> ResLabOps for Autodiff<B, C> {
                 prep.finish(state, B::reslab_relu(x.into_primitive()))
             }
             OpsKind::UnTracked(prep) => prep.finish(B::reslab_relu(x.into_primitive())),
+        }
+    }
+
+    fn reslab_matmul(lhs: AutodiffTensor<B, C>, rhs: AutodiffTensor<B, C>) -> AutodiffTensor<B, C> {
+        match MatmulBackward.prepare::<C>([lhs.node(), rhs.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&lhs), prep.checkpoint(&rhs));
+                prep.finish(state, B::reslab_matmul(lhs.into_primitive(), rhs.into_primitive()))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::reslab_matmul(lhs.into_primitive(), rhs.into_primitive())),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The ops on Flex, Burn's CPU backend (the CLI, and both CPU engines of the
 //! page). f32 tensors take ResLab's kernels; other dtypes Flex's own ops.
 
-use burn::backend::ops::{ActivationOps, ConvOptions, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::{Flex, tensor::FloatTensor};
 use burn_flex::FlexTensor;
 
@@ -117,6 +117,12 @@ impl ResLabOps for Flex {
             Ok(dx) => dx,
             Err((output, grad)) => <Flex as ActivationOps<Flex>>::relu_backward(output, grad),
         }
+    }
+
+    /// Flex's own matmul (gemm already): ResLab replaces it only on software
+    /// GPU adapters, and the tensor-level `matmul` does not route Flex here.
+    fn reslab_matmul(lhs: FlexTensor, rhs: FlexTensor) -> FlexTensor {
+        <Flex as FloatTensorOps<Flex>>::float_matmul(lhs, rhs)
     }
 }
 

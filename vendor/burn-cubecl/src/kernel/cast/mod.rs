@@ -1,5 +1,0 @@
-mod base;
-mod bool_cast;
-
-pub use base::*;
-pub use bool_cast::*;

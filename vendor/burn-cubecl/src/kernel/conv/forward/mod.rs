@@ -1,8 +1,0 @@
-pub mod depthwise;
-pub mod implicit_gemm;
-
-#[cfg(feature = "autotune")]
-pub mod tune;
-
-#[cfg(feature = "autotune")]
-pub(crate) use tune::*;

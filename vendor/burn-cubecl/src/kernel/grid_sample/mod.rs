@@ -1,4 +1,0 @@
-mod base;
-mod bilinear;
-
-pub use base::*;

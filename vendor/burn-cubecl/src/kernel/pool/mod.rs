@@ -1,3 +1,0 @@
-mod base;
-
-pub(crate) use base::*;

@@ -1,7 +1,0 @@
-mod bernoulli;
-mod normal;
-mod uniform;
-
-pub use bernoulli::*;
-pub use normal::*;
-pub use uniform::*;

@@ -1,5 +1,0 @@
-mod dequantize;
-mod quantize;
-
-pub use dequantize::*;
-pub use quantize::*;

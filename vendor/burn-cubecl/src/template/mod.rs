@@ -1,5 +1,0 @@
-mod base;
-pub use base::*;
-
-mod source;
-pub use source::*;
