@@ -90,7 +90,7 @@ export function mimeType(path) {
 
 /**
  * What the server publishes from its root: the page and what it loads, and
- * nothing else of the repository (sources, .git, docs, vendored crates, build
+ * nothing else of the repository (sources, .git, docs, crates/, build
  * output). An entry ending in '/' publishes everything beneath that folder;
  * any other entry is one file. A URL ending in '/' stands for the folder's
  * index.html, so '/' is the page.

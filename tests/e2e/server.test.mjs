@@ -187,11 +187,11 @@ describe('the real repository as the root', () => {
   });
   after(() => srv?.close());
 
-  test('the app is served and nothing else of the repository: sources, manifests, vendored crates, test pages', async () => {
+  test('the app is served and nothing else of the repository: sources, manifests, the kernels crate, test pages', async () => {
     for (const p of ['/', '/index.html', '/www/app.js', '/sw.js']) {
       assert.equal((await get(srv.port, p)).status, 200, p);
     }
-    const files = ['Cargo.toml', 'src/lib.rs', '.gitignore', 'README.md', 'package.json', 'scripts/serve.mjs', 'tests/e2e/engine/index.html', firstFile(join(REPO, 'vendor'))];
+    const files = ['Cargo.toml', 'src/lib.rs', '.gitignore', 'README.md', 'package.json', 'scripts/serve.mjs', 'tests/e2e/engine/index.html', firstFile(join(REPO, 'crates'))];
     for (const f of files) {
       // Each file exists, so a 404 means refused, not missing.
       assert.ok(statSync(join(REPO, f)).isFile(), `${f} is missing: the check would pass vacuously`);
