@@ -77,7 +77,7 @@ function record(r) {
   console.log(`${r.model.padEnd(10)} ${r.backend.padEnd(15)} ${String(r.batch).padStart(5)} ${f(r.ms_per_step).padStart(10)} ${f(r.img_per_s).padStart(8)} ${f(r.first_step_ms, 0).padStart(9)} ${f(r.first_step_warm_ms, 0).padStart(9)}  ${r.status}`);
   const mb = (v) => (v === null || v === undefined ? '—' : `${(v / 1e6).toFixed(2)} MB`);
   for (const m of r.memory ?? []) {
-    const heap = m.wasm_bytes != null ? `wasm memory ${mb(m.wasm_bytes)}` : `process RSS ${mb(m.process_rss_bytes)}`;
+    const heap = m.wasm_bytes != null ? `engine heap in use ${mb(m.heap_bytes)}, wasm memory ${mb(m.wasm_bytes)}` : `process RSS ${mb(m.process_rss_bytes)}`;
     console.log(`    after step ${m.step}: ${heap}, device in use ${mb(m.device_bytes_in_use)}, device reserved ${mb(m.device_bytes_reserved)}`);
   }
 }

@@ -43,6 +43,9 @@ pub struct MemorySample {
     pub step: usize,
     /// The wasm module's linear memory (it only grows); None natively.
     pub wasm_bytes: Option<u64>,
+    /// In the browser: the engine's heap in use (what the allocator handed
+    /// out and did not get back; the memory above is its high-water mark).
+    pub heap_bytes: Option<u64>,
     /// Natively (Linux): the process's resident memory (VmRSS).
     pub process_rss_bytes: Option<u64>,
     /// What the device's allocator holds for live tensors, and in all
@@ -66,6 +69,7 @@ fn memory_sample(step: usize, device: &Device) -> MemorySample {
     MemorySample {
         step,
         wasm_bytes,
+        heap_bytes: crate::platform::heap_in_use(),
         process_rss_bytes,
         device_bytes_in_use: usage.as_ref().map(|u| u.bytes_in_use),
         device_bytes_reserved: usage.map(|u| u.bytes_reserved),

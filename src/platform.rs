@@ -84,3 +84,58 @@ pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
 pub fn on_pool<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
+
+/// The engine's heap in use: bytes the Rust allocator has handed out and not
+/// yet had back. Wasm linear memory only grows (it is the allocator's
+/// high-water mark, and when that mark is reached depends on fragmentation),
+/// so a leak test needs this count, not the memory's size. Natively: None.
+pub fn heap_in_use() -> Option<u64> {
+    #[cfg(target_family = "wasm")]
+    return Some(heap::IN_USE.load(std::sync::atomic::Ordering::Relaxed) as u64);
+    #[cfg(not(target_family = "wasm"))]
+    None
+}
+
+/// The system allocator, counting what is in use (one relaxed atomic add per
+/// allocation and per free; the threaded engine's workers share the count).
+#[cfg(target_family = "wasm")]
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    pub static IN_USE: AtomicUsize = AtomicUsize::new(0);
+
+    struct Counting;
+
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                IN_USE.fetch_add(layout.size(), Relaxed);
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc_zeroed(layout) };
+            if !p.is_null() {
+                IN_USE.fetch_add(layout.size(), Relaxed);
+            }
+            p
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) };
+            IN_USE.fetch_sub(layout.size(), Relaxed);
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            if !p.is_null() {
+                IN_USE.fetch_add(new_size, Relaxed);
+                IN_USE.fetch_sub(layout.size(), Relaxed);
+            }
+            p
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+}

@@ -141,6 +141,13 @@ fn cpu_threads() -> usize {
     1
 }
 
+/// Bytes of the engine's heap in use (`platform::heap_in_use`): what a leak
+/// test compares, where the wasm memory's size is only a high-water mark.
+#[wasm_bindgen]
+pub fn heap_in_use() -> f64 {
+    crate::platform::heap_in_use().unwrap_or(0) as f64
+}
+
 /// Parse dataset files into slot `key`. On error the slot keeps what it had.
 #[wasm_bindgen]
 pub fn load_dataset(key: String, names: Vec<String>, arrays: Vec<js_sys::Uint8Array>, hint: Option<String>) -> Result<String, JsValue> {

@@ -307,7 +307,7 @@ fn bench_writes_json_lines_with_the_protocols_fields_and_memory_samples() {
         assert_eq!(steps, [100, 120], "{r}");
         for m in memory {
             assert!(m["process_rss_bytes"].as_u64().unwrap() > 1_000_000, "{m}");
-            assert!(m["wasm_bytes"].is_null() && m["device_bytes_in_use"].is_null(), "{m}");
+            assert!(m["wasm_bytes"].is_null() && m["heap_bytes"].is_null() && m["device_bytes_in_use"].is_null(), "{m}");
         }
     }
     // Without --memory-steps: no samples, and only warm-up + timed steps run.

@@ -211,10 +211,10 @@ export function onRunEvent(runId, event) {
       run.lr = num(event.lr) ?? run.lr;
       if (event.memory && typeof event.memory === 'object') {
         // The page's own JS heap beside it (Chromium only).
-        run.memory = { wasm: num(event.memory.wasm), js: num(performance.memory?.usedJSHeapSize) };
-        // A bounded history (for the soak test and the docs' memory figures).
+        run.memory = { wasm: num(event.memory.wasm), js: num(performance.memory?.usedJSHeapSize), heap: num(event.memory.heap) };
+        // A bounded history (for the soak test and the docs' memory figures): [step, wasm, js, heap].
         run.memoryLog ??= [];
-        if (run.memoryLog.length < 1000) run.memoryLog.push([run.step, run.memory.wasm, run.memory.js]);
+        if (run.memoryLog.length < 1000) run.memoryLog.push([run.step, run.memory.wasm, run.memory.js, run.memory.heap]);
       }
       break;
     }

@@ -40,9 +40,15 @@ export function noteRun(runId) {
   if (runId !== null) lastRunId = runId;
 }
 
-/** Bytes of the engine's wasm linear memory (it only grows, so a leak shows here). */
+/**
+ * The engine's memory: `wasm`, the bytes of its linear memory (it only grows:
+ * the allocator's high-water mark, reached whenever fragmentation says), and
+ * `heap`, the bytes its allocator has handed out and not had back (where a
+ * leak shows, step by step).
+ */
 export function memoryNow() {
-  return { wasm: wasmMemory?.buffer?.byteLength ?? null };
+  const heap = Number(rl?.heap_in_use?.());
+  return { wasm: wasmMemory?.buffer?.byteLength ?? null, heap: Number.isFinite(heap) && heap > 0 ? heap : null };
 }
 
 /**

@@ -1,7 +1,8 @@
 // Soak: 2,000 training steps in headless Chromium (CPU backend in wasm) with
-// no console error and flat memory: the engine's wasm memory, the training
-// worker's heap and the page's JS heap (each after a forced collection) at step 2,000
-// within 5% of step 100.
+// no console error and flat memory: the engine's heap in use (its allocator's
+// count) within 1 % of step 100 at step 2,000, the training worker's heap and
+// the page's JS heap (each after a forced collection) within 5 %, and the
+// engine's wasm memory (a high-water mark) with no gross growth.
 // The run goes on to 3,000 steps so that step 2,000 is measured mid-run, like
 // step 100 (the end of a run adds its test results and analysis views). A
 // measurement takes about a second (three forced collections in the page and
@@ -102,7 +103,8 @@ async function memory(page, workerHeap) {
   await page.waitForFunction(() => document.getElementById('pause').getAttribute('aria-pressed') === 'true', null, { timeout: 60_000 });
   const snapshot = await page.evaluate(async () => {
     const run = window.__reslab.runs.at(-1);
-    const snapshot = { step: run.step, done: run.done, status: run.status, wasm: run.memoryLog.at(-1)?.[1] ?? null };
+    const last = run.memoryLog.at(-1) ?? [];
+    const snapshot = { step: run.step, done: run.done, status: run.status, wasm: last[1] ?? null, heap: last[3] ?? null };
     const readings = [];
     for (let i = 0; i < 6; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -121,7 +123,13 @@ const STEPS = 3000;
 
 test('2,000 steps: no console error, memory flat from step 100 to step 2,000', { timeout: 30 * MINUTE }, async () => {
   const app = await openApp({
-    query: '?model=cnn&batch_size=8&log_every=10&test_limit=200&backend=cpu',
+    // Batch 4: the sample's 10,000 training images make an epoch of 2,500
+    // steps, so steps 100 and 2,000 fall in the same epoch. An epoch's end
+    // keeps a checkpoint in the engine (net and optimizer state, about 2.7 MB
+    // for this cnn; the latest two are kept, src/web.rs): with batch 8 the
+    // first epoch ended at step 1,250, between the readings, and the heap in
+    // use grew by that checkpoint less the one it replaced.
+    query: '?model=cnn&batch_size=4&log_every=10&test_limit=200&backend=cpu',
     extraArgs: ['--js-flags=--expose-gc'],
   });
   try {
@@ -155,10 +163,20 @@ test('2,000 steps: no console error, memory flat from step 100 to step 2,000', {
     assert.ok(early.step >= 100 && early.step <= 400 && !early.done, `step 100 was not caught: ${JSON.stringify(early)}`);
     assert.ok(late.step >= 2000 && late.step <= STEPS - 100 && !late.done, `step 2,000 was not caught mid-run: ${JSON.stringify(late)}`);
     assert.equal(await waitForRunEnd(app.page, 10 * MINUTE), 'finished', await diagnostics(app));
-    const fmt = (x) => `wasm ${x.wasm} B, worker heap ${x.worker} B, page JS heap ${x.page} B (readings ${x.readings.join(', ')})`;
+    const fmt = (x) => `engine heap in use ${x.heap} B, wasm ${x.wasm} B, worker heap ${x.worker} B, page JS heap ${x.page} B (readings ${x.readings.join(', ')})`;
     console.log(`memory at step ${early.step}: ${fmt(early)}; at step ${late.step}: ${fmt(late)}`);
-    assert.ok(early.wasm > 0 && early.worker > 0 && early.page > 0, JSON.stringify(early));
-    assert.ok(late.wasm <= early.wasm * 1.05, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
+    assert.ok(early.heap > 0 && early.wasm > 0 && early.worker > 0 && early.page > 0, JSON.stringify(early));
+    // The engine's heap in use is exact (its allocator counts), so its bound
+    // is tight: 1 %, about 320 KB of a 32 MB heap, 170 bytes a step over
+    // these 1,900 steps. What the run keeps by design between the two
+    // readings (its curves) is about 10 KB.
+    assert.ok(late.heap <= early.heap * 1.01, `the engine's heap in use grew from ${early.heap} to ${late.heap} B`);
+    // The wasm memory's size is the allocator's high-water mark, not its use:
+    // it grows when fragmentation asks for a larger free block, which the
+    // warm-up runs do not always reach (once: 45.1 MB at step 100, 47.8 MB at
+    // step 2,000, where other runs read 49.6 MB at both). Only a gross growth
+    // is a finding here; a leak shows in the heap above.
+    assert.ok(late.wasm <= early.wasm * 1.25, `wasm memory grew from ${early.wasm} to ${late.wasm}`);
     assert.ok(late.worker <= early.worker * 1.05, `worker heap grew from ${early.worker} to ${late.worker}`);
     assert.ok(late.page <= early.page * 1.05, `page JS heap grew from ${early.page} to ${late.page}`);
     assert.deepEqual(app.consoleErrors, []);

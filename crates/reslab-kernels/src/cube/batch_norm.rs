@@ -29,15 +29,12 @@
 //! channels-last buffer the lanes of one SIMD register read neighbouring
 //! addresses.
 
-use super::address_type;
+use super::{address_type, empty, launch_dims};
 use burn::backend::DType;
 use burn::tensor::Shape;
 use burn_backend::cubecl::dtype_to_storage_type;
-use burn_cubecl::{
-    ops::{numeric::empty_device_contiguous_dtype, permute},
-    tensor::CubeTensor,
-};
-use cubecl::{calculate_cube_count_elemwise, prelude::*};
+use burn_cubecl::{ops::permute, tensor::CubeTensor};
+use cubecl::prelude::*;
 
 #[derive(CubeLaunch, CubeType)]
 struct BnArgs {
@@ -309,18 +306,9 @@ pub(crate) fn applies(x: &CubeTensor) -> bool {
     x.meta.num_dims() == 4 && x.dtype == DType::F32
 }
 
-fn empty(like: &CubeTensor, shape: Shape) -> CubeTensor {
-    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
-}
-
 /// Rows per group: a group is at least 256 values of its channel.
 fn rows_per_group(width: usize) -> usize {
     256usize.div_ceil(width.max(1))
-}
-
-fn launch_dims(x: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
-    let cube_dim = CubeDim::new(&x.client, units);
-    (calculate_cube_count_elemwise(&x.client, units, cube_dim), cube_dim)
 }
 
 /// A fresh channels-last `[n, h, w, c]` buffer for a result shaped like `x` `[n, c, h, w]`.

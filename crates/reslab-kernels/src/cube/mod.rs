@@ -12,7 +12,9 @@
 //! f32, one group, symmetric padding) and Burn's own op otherwise.
 
 use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
-use burn_cubecl::{CubeBackend, ops::permute, tensor::CubeTensor};
+use burn::tensor::Shape;
+use burn_cubecl::{CubeBackend, ops::numeric::empty_device_contiguous_dtype, ops::permute, tensor::CubeTensor};
+use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
 
 use crate::{ResLabOps, count};
 
@@ -30,6 +32,17 @@ macro_rules! address_type {
     };
 }
 pub(crate) use address_type;
+
+/// A fresh contiguous tensor shaped `shape`, on `like`'s device, in its dtype.
+fn empty(like: &CubeTensor, shape: impl Into<Shape>) -> CubeTensor {
+    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), shape.into(), like.dtype)
+}
+
+/// Cube count and dimension for `units` invocations.
+fn launch_dims(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
+    let cube_dim = CubeDim::new(&like.client, units);
+    (calculate_cube_count_elemwise(&like.client, units, cube_dim), cube_dim)
+}
 
 type Cb = CubeBackend;
 

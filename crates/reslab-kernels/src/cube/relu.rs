@@ -9,16 +9,15 @@
 //! that walks the buffer in memory order and keeps its layout. The results
 //! are the default's, NaN included: `x <= 0` gives 0, a NaN passes through.
 
-use burn::tensor::Shape;
 use burn_backend::cubecl::dtype_to_storage_type;
 use burn_cubecl::{
     kernel::into_contiguous,
-    ops::{numeric::empty_device_contiguous_dtype, permute},
+    ops::permute,
     tensor::CubeTensor,
 };
-use cubecl::{calculate_cube_count_elemwise, num_traits::Zero, prelude::*};
+use cubecl::{num_traits::Zero, prelude::*};
 
-use super::address_type;
+use super::{address_type, empty, launch_dims};
 
 #[cube(launch_unchecked, address_type = "dynamic")]
 fn relu_kernel<F: Float, N: Size>(
@@ -98,18 +97,14 @@ fn launch_size(like: &CubeTensor) -> (usize, usize, CubeCount, CubeDim) {
     let len = like.meta.shape().num_elements();
     let line = [4usize, 2, 1].into_iter().find(|l| len % l == 0).unwrap();
     let count = len / line;
-    let cube_dim = CubeDim::new(&like.client, count);
-    (line, count, calculate_cube_count_elemwise(&like.client, count, cube_dim), cube_dim)
-}
-
-fn empty_like(like: &CubeTensor) -> CubeTensor {
-    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), Shape::from(like.meta.shape().to_vec()), like.dtype)
+    let (cube_count, cube_dim) = launch_dims(like, count);
+    (line, count, cube_count, cube_dim)
 }
 
 /// max(x, 0), NaN kept; the result has `x`'s memory layout.
 pub(crate) fn relu(x: CubeTensor) -> CubeTensor {
     let (axes, x) = dense(x);
-    let output = empty_like(&x);
+    let output = empty(&x, x.meta.shape().clone());
     let (line, count, cube_count, cube_dim) = launch_size(&x);
     let client = x.client.clone();
     let dtype = dtype_to_storage_type(x.dtype);
@@ -137,7 +132,7 @@ pub(crate) fn relu_backward(output: CubeTensor, grad: CubeTensor) -> CubeTensor 
     // else one copy into it.
     let grad = permute(grad, &axes);
     let grad = if grad.meta.strides() == output.meta.strides() { grad } else { into_contiguous(grad) };
-    let result = empty_like(&output);
+    let result = empty(&output, output.meta.shape().clone());
     let (line, count, cube_count, cube_dim) = launch_size(&output);
     let client = output.client.clone();
     let dtype = dtype_to_storage_type(output.dtype);

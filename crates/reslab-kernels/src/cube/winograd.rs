@@ -38,12 +38,12 @@
 //! 156); one invocation per tile, reading a row of d at a time, compiles
 //! at once.
 
-use super::address_type;
-use burn_cubecl::{ops::numeric::empty_device_contiguous_dtype, tensor::CubeTensor};
+use super::{address_type, empty, launch_dims};
+use burn_cubecl::tensor::CubeTensor;
 use burn_backend::cubecl::dtype_to_storage_type;
 use burn::backend::ops::ConvOptions;
 use burn::tensor::Shape;
-use cubecl::{calculate_cube_count_elemwise, prelude::*};
+use cubecl::prelude::*;
 
 /// Whether a convolution goes through here: 3x3, stride 1, no dilation,
 /// symmetric padding of at most 2 (the transposed form's is 2 − p), and at
@@ -61,23 +61,12 @@ pub(crate) fn winograd_applies<const N: usize>(in_c: usize, out_c: usize, kernel
         && out_c >= 8
 }
 
-/// A contiguous tensor of `shape` on `like`'s device, in its dtype.
-fn empty_like(like: &CubeTensor, shape: &[usize]) -> CubeTensor {
-    empty_device_contiguous_dtype(like.client.clone(), like.device.clone(), Shape::from(shape.to_vec()), like.dtype)
-}
-
-/// Cube count and dimension for `units` invocations.
-fn launch_dims(like: &CubeTensor, units: usize) -> (CubeCount, CubeDim) {
-    let cube_dim = CubeDim::new(&like.client, units);
-    (calculate_cube_count_elemwise(&like.client, units, cube_dim), cube_dim)
-}
-
 /// V `[36, tiles, c]` of `input` NHWC over `[tiles_h, tiles_w]` tiles (see
 /// `input_transform_kernel`); the forward pass and the weight gradient both take it.
 fn input_transform(input: CubeTensor, tiles_hw: [usize; 2], padding: usize) -> CubeTensor {
     let [batch, _, _, c] = input.meta.shape().dims();
     let [tiles_h, tiles_w] = tiles_hw;
-    let v = empty_like(&input, &[36, batch * tiles_h * tiles_w, c]);
+    let v = empty(&input, [36, batch * tiles_h * tiles_w, c]);
     let (count, dim) = launch_dims(&input, batch * tiles_h * tiles_w * c);
     let client = input.client.clone();
     let storage = dtype_to_storage_type(input.dtype);
@@ -432,7 +421,7 @@ pub(crate) fn conv2d_winograd(
     let client = input.client.clone();
     let storage = dtype_to_storage_type(input.dtype);
 
-    let u = empty_like(&input, &[36, ci, co]);
+    let u = empty(&input, [36, ci, co]);
     let (count, dim) = launch_dims(&input, ci * co);
     unsafe {
         weight_transform_kernel::launch_unchecked(
@@ -447,7 +436,7 @@ pub(crate) fn conv2d_winograd(
         )
     };
 
-    let output = empty_like(&input, &[batch, out_h, out_w, co]);
+    let output = empty(&input, [batch, out_h, out_w, co]);
     let v = input_transform(input, [tiles_h, tiles_w], padding);
 
     let line = [4usize, 2, 1].into_iter().find(|l| co % l == 0).unwrap();
@@ -456,7 +445,7 @@ pub(crate) fn conv2d_winograd(
     let xb = 8usize;
     let ub = if ci % 2 == 0 { 2 } else { 1 };
     let (t_blocks, c_blocks) = (tiles.div_ceil(xb), vectors / cb);
-    let m = empty_like(&output, &[36, tiles, co]);
+    let m = empty(&output, [36, tiles, co]);
     let (count, dim) = launch_dims(&output, 36 * t_blocks * c_blocks);
     unsafe {
         tile_product_kernel::launch_unchecked(
@@ -719,7 +708,7 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
 
     let v = input_transform(input, [tiles_h, tiles_w], padding);
 
-    let w = empty_like(&out_grad, &[36, tiles, co]);
+    let w = empty(&out_grad, [36, tiles, co]);
     let (count, dim) = launch_dims(&out_grad, tiles * vectors);
     unsafe {
         grad_transform_kernel::launch_unchecked(
@@ -744,7 +733,7 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
     let chunks = tiles.div_ceil(tiles_per_chunk);
     let (i_blocks, c_blocks) = (ci / ib, vectors / cb);
     let tu = 2usize;
-    let partials = empty_like(&v, &[chunks, 36, ci, co]);
+    let partials = empty(&v, [chunks, 36, ci, co]);
     let (count, dim) = launch_dims(&v, chunks * 36 * i_blocks * c_blocks);
     unsafe {
         tile_weight_product_kernel::launch_unchecked(
@@ -767,7 +756,7 @@ pub(crate) fn conv2d_weight_grad_winograd(input: CubeTensor, out_grad: CubeTenso
     };
     let m = super::conv::sum_chunks(partials, Shape::new([36, ci, co]), line);
 
-    let grad = empty_like(&m, &[3, 3, ci, co]);
+    let grad = empty(&m, [3, 3, ci, co]);
     let count = ci * vectors;
     let (cube_count, dim) = launch_dims(&m, count);
     unsafe {
