@@ -229,11 +229,15 @@ mod tests {
     fn running_statistics_do_not_depend_on_the_thread() {
         let device = Device::flex().autodiff();
         let b = BuildCfg { bn_momentum: 0.1, bn_epsilon: 1e-5, shortcut: Shortcut::A };
-        // Two nets alike (a clone would share its running state).
+        // Two nets alike (a clone would share its running state), their
+        // weights given: drawn from the device's generator after seeding it,
+        // they differed whenever another test drew from it in between (the
+        // unit tests run on parallel threads and share the device).
+        let mut rng = Rng::new(3);
+        let weight: Vec<f32> = (0..4 * 3 * 3 * 3).map(|_| rng.next_f32() - 0.5).collect();
         let net = || {
-            device.seed(3);
-            let c = ConvBn::new(3, 4, 3, 1, b, &device);
-            let _ = c.conv.weight.val(); // drawn now, not at its first use
+            let mut c = ConvBn::new(3, 4, 3, 1, b, &device);
+            c.conv.weight = burn::module::Param::from_data(burn::tensor::TensorData::new(weight.clone(), [4, 3, 3, 3]), &device);
             c
         };
         let (one, hopping) = (net(), net());
