@@ -166,9 +166,11 @@ async fn time_steps(
     let cfg = cfg.clone();
     let ad = device.clone().autodiff();
     ad.seed(1234);
-    let mut model = cfg.build_net(&ad)?;
+    let model = cfg.build_net(&ad)?;
     let input = cfg.model_spec().input();
     let params = crate::model::trainable_params(&model, &cfg.model, input);
+    // On a GPU, the parameters where their gradients will be (model/layout.rs).
+    let mut model = model.lay_out_like_gradients(&ad, input);
     let mut optim = crate::optim::build(&cfg, Some(&model));
     let ce = CrossEntropyLoss::new(None, &ad);
 
@@ -206,6 +208,8 @@ async fn time_steps(
             (optim.step(cfg.lr, model, grads), loss)
         });
         model = next;
+        // As training does (train/mod.rs): the update runs in its own step.
+        let _ = ad.flush();
         let _: f32 = loss.into_scalar_async().await.map_err(|e| format!("read-back failed: {e:?}"))?;
         let ms = (now_seconds() - t0) * 1000.0;
         after_step(i);

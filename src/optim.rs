@@ -81,9 +81,12 @@ pub fn build(cfg: &ExperimentConfig, net: Option<&Net>) -> ModuleOptimizer {
 /// step").
 ///
 /// The zeros are made when the optimizer is built, before the first step, and
-/// handed out by shape: made inside the step, their uploads would sit among
-/// the step's operations and change how the fused backend cuts them into
-/// kernels, for that one step.
+/// handed out by shape, in the order of the parameters: made inside the step,
+/// they would sit among the step's operations and change how the fused
+/// backend cuts them into kernels, for that one step. Each is the product of
+/// its parameter by zero, so it has the parameter's layout in memory (on a
+/// GPU, the gradient's: `Net::lay_out_like_gradients`), and the update reads
+/// the three alike from the first step on.
 #[derive(Clone)]
 struct FromZero<O> {
     inner: O,
@@ -127,7 +130,10 @@ impl<O: ZeroState> FromZero<O> {
 
     fn zeros<const D: usize>(&self, like: &Tensor<D>) -> Tensor<D> {
         let shape = like.dims().to_vec();
-        let kept = self.zeros.lock().ok().and_then(|mut m| m.get_mut(&shape)?.pop());
+        let kept = self.zeros.lock().ok().and_then(|mut m| {
+            let left = m.get_mut(&shape)?;
+            (!left.is_empty()).then(|| left.remove(0))
+        });
         match kept.and_then(|b| b.downcast::<Tensor<D>>().ok()) {
             Some(t) => *t,
             // Not made in advance (a resumed run without optimizer state).
@@ -155,16 +161,17 @@ impl<O: ZeroState> Optimizer for FromZero<O> {
     }
 }
 
-/// `per_param` zero tensors for each float parameter of `net`, on its device, by shape.
+/// `per_param` zero tensors for each float parameter of `net`, on its device, by shape in parameter order.
 fn zeros_for(net: &Net, per_param: usize) -> HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>> {
     use burn::module::{Module, ModuleVisitor, Param};
     struct Zeros(usize, HashMap<Vec<usize>, Vec<Box<dyn Any + Send>>>);
     impl ModuleVisitor for Zeros {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let shape = param.lazy_shape().to_vec();
-            let device = param.lazy_device().inner();
+            let value = param.val().inner();
+            let shape = value.dims().to_vec();
             for _ in 0..self.0 {
-                let z = Tensor::<D>::from_data(TensorData::zeros::<f32, _>(shape.clone()), &device);
+                // Exactly zero: parameters are finite (a product of -x by 0 is -0, the same in every use here).
+                let z: Tensor<D> = value.clone().mul_scalar(0.0);
                 self.1.entry(shape.clone()).or_default().push(Box::new(z));
             }
         }

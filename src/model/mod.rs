@@ -17,6 +17,7 @@ mod blocks;
 mod describe;
 mod inside;
 pub(crate) mod layers;
+mod layout;
 mod nets;
 mod responses;
 mod spec;

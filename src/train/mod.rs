@@ -424,6 +424,9 @@ async fn train_inner(
             net
         }
     };
+    // On a GPU, the parameters where their gradients will be, so the first
+    // optimizer update is the steady one (model/layout.rs).
+    model = model.lay_out_like_gradients(&ad, cfg.model_spec().input());
     let mut optimizer = resumed.as_ref().map_or_else(|| optim::build(cfg, Some(&model)), Checkpoint::optimizer);
     model.settle().await?;
     let ce = CrossEntropyLoss::new(None, &ad);
@@ -490,6 +493,10 @@ async fn train_inner(
                 (opt.step(lr, model, grads), kept, hits)
             });
             model = next;
+            // The step's last operations go to the device now: a fused backend
+            // would otherwise hold the update back to fuse it with the next
+            // step, and compile it then.
+            let _ = ad.flush();
             pending.push((step + 1, n, loss, hits));
             step += 1;
             train_images += n;

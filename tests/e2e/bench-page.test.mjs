@@ -133,6 +133,34 @@ test('the bench page measures WebGPU and the CPU and reports it all as JSON', { 
   assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
 });
 
+// With Burn's own kernels (what a hardware GPU runs) the first step compiles
+// every kernel of training, the optimizer's update included: the parameters
+// and its state start laid out as their gradients come (src/model/layout.rs),
+// and each step's update runs within that step. ResNet-20 also covers its
+// strided convolutions and projection shortcuts, whose gradients come in
+// other layouts than the stride-1 ones.
+test("on Burn's own GPU kernels nothing is compiled after the first step", { timeout: 10 * MINUTE }, async (t) => {
+  requireBuild();
+  const app = await openApp({ query: 'www/bench.html?models=mnist-cnn,resnet20&batches=8&budget=100&train_steps=0&backends=webgpu&kernels=default&selfcheck=0', webgpu: true });
+  t.after(() => app.close());
+  const { page } = app;
+  await page.waitForFunction(() => !document.getElementById('run').disabled, null, { timeout: 5 * MINUTE, polling: 250 });
+  await page.click('#run');
+  await page.waitForFunction(() => window.benchDone === true, null, { timeout: 8 * MINUTE, polling: 1000 });
+  const report = JSON.parse(await page.locator('#report').textContent());
+  assert.equal(report.backends.webgpu.status, 'ok', JSON.stringify(report.backends.webgpu));
+  assert.equal(report.backends.webgpu.kernels, 'default');
+  for (const model of ['mnist-cnn', 'resnet20']) {
+    const r = report.results.find((x) => x.model === model);
+    assert.ok(r?.gpu_counts, `${model}: no GPU counts`);
+    const c = r.gpu_counts;
+    assert.ok(c.first_step.pipelines_created > 0, `${model}: the first step compiles`);
+    assert.ok(c.created_by_step.length >= 2, `${model}: later steps: ${c.created_by_step.length}`);
+    assert.deepEqual(c.created_by_step.map((s) => s.pipelines), c.created_by_step.map(() => 0), `${model}: ${JSON.stringify(c.created_by_step)}`);
+  }
+  assert.deepEqual(app.pageErrors, [], 'uncaught page errors');
+});
+
 test('the main page links to it', { timeout: 5 * MINUTE }, async (t) => {
   requireBuild();
   const app = await openApp();

@@ -175,6 +175,64 @@ pub fn applies(device: &Device) -> bool {
     matches!(device.clone().inner().as_dispatch(), DispatchDevice::Flex(_)) || software_adapter(device)
 }
 
+/// A 2-D convolution as [`conv_weight_grad_order`] needs it: square input
+/// maps of size `input`, a square kernel, symmetric padding, no dilation.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvGeometry {
+    pub input: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+    pub out_channels: usize,
+}
+
+/// The buffer offset alignment (bytes) at which Burn's GPU backend cuts a
+/// tensor as a view rather than a copy: WebGPU's default for storage and
+/// uniform buffers, which D3D12 and most drivers also require for uniform
+/// offsets, and SwiftShader's. An adapter with another makes the rule below
+/// guess wrong for some strided convolutions (see there).
+const OFFSET_ALIGNMENT: usize = 256;
+
+/// The order in memory (outermost dimension first) in which a convolution's
+/// weight `[out, in, kh, kw]` and its optimizer state are best kept on a GPU
+/// running Burn's own ops: the order its gradient comes in; `None` where
+/// ResLab's kernels run (the CPU, a GPU marked as a software adapter), whose
+/// gradients follow no such rule.
+///
+/// Why a caller wants it: a parameter, its optimizer state and its gradient
+/// laid out alike let the fused optimizer update read all three the same way
+/// from the first step on; otherwise the first update compiles other kernels
+/// than every later one (BENCHMARKS.md, "what step 2 compiled").
+///
+/// Burn (`burn-cubecl`, `conv_weight_backward_fallback`) computes the weight
+/// gradient as a channels-last convolution of the input by the output
+/// gradient: a result `[in, o, o, out]` in memory, viewed as the weight, where
+/// `o = input + 2·padding − stride·(output − 1)`. When `o` is the kernel size
+/// (every stride-1 convolution) that view is the gradient. A strided
+/// convolution can give a larger `o`, and the result is cut to the kernel: as
+/// a view of the same memory when the bytes cut off its end are a multiple of
+/// the offset alignment, otherwise as a copy laid out `[out, kh, kw, in]`. A
+/// wrong answer (another Burn, another alignment) costs a few kernels compiled
+/// at the second step, nothing else; the page's benchmark counts them.
+pub fn conv_weight_grad_order(device: &Device, g: ConvGeometry) -> Option<[usize; 4]> {
+    (!applies(device)).then(|| weight_grad_order(g))
+}
+
+fn weight_grad_order(g: ConvGeometry) -> [usize; 4] {
+    const IN_KH_KW_OUT: [usize; 4] = [1, 2, 3, 0];
+    const OUT_KH_KW_IN: [usize; 4] = [0, 2, 3, 1];
+    let output = (g.input + 2 * g.padding).saturating_sub(g.kernel) / g.stride.max(1) + 1;
+    let o = (g.input + 2 * g.padding).saturating_sub(g.stride * (output - 1));
+    if o <= g.kernel {
+        return IN_KH_KW_OUT;
+    }
+    // The view `[out, o, o, in]` of `[in, o, o, out]` has strides
+    // `[1, o·out, out, o·o·out]`; cutting `o` to `kernel` on both spatial
+    // axes trims `(o − kernel)·(o·out + out)` f32 elements off its end.
+    let trimmed = (o - g.kernel) * (o + 1) * g.out_channels * 4;
+    if trimmed % OFFSET_ALIGNMENT == 0 { IN_KH_KW_OUT } else { OUT_KH_KW_IN }
+}
+
 /// Convolution, as `burn::tensor::module::conv2d`.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, options: ConvOptions<2>) -> Tensor<4> {
     if !applies(&x.device()) {
@@ -246,4 +304,34 @@ pub fn matmul(lhs: Tensor<2>, rhs: Tensor<2>) -> Tensor<2> {
         return lhs.matmul(rhs);
     }
     Tensor::from_dispatch(<Dispatch as ResLabOps>::reslab_matmul(lhs.into_dispatch(), rhs.into_dispatch()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(input: usize, kernel: usize, stride: usize, padding: usize, out_channels: usize) -> [usize; 4] {
+        weight_grad_order(ConvGeometry { input, kernel, stride, padding, out_channels })
+    }
+
+    /// The layouts the gradients of ResNet-20's convolutions were seen to
+    /// have on WebGPU (the kernels' metadata, BENCHMARKS.md "what step 2
+    /// compiled").
+    #[test]
+    fn weight_gradient_orders_of_resnet20() {
+        let (in_first, out_first) = ([1, 2, 3, 0], [0, 2, 3, 1]);
+        // Every 3x3 stride-1 convolution: the channels-last convolution's own result.
+        assert_eq!(order(32, 3, 1, 1, 16), in_first);
+        assert_eq!(order(8, 3, 1, 1, 64), in_first);
+        // Stage 2's downsampling 3x3 (32 → 16) and its 1x1 projection: 640 and 384 bytes cut: copies.
+        assert_eq!(order(32, 3, 2, 1, 32), out_first);
+        assert_eq!(order(32, 1, 2, 0, 32), out_first);
+        // Stage 3's (16 → 8): 1,280 and 768 bytes, multiples of 256: views.
+        assert_eq!(order(16, 3, 2, 1, 64), in_first);
+        assert_eq!(order(16, 1, 2, 0, 64), in_first);
+        // A valid (unpadded) convolution, as in the small cnn: no cut.
+        assert_eq!(order(28, 3, 1, 0, 32), in_first);
+        // An odd input: a stride-2 3x3 needs no cut.
+        assert_eq!(order(7, 3, 2, 1, 512), in_first);
+    }
 }
