@@ -80,7 +80,7 @@ impl Walker {
     }
 
     fn conv_shape(&self, cout: usize, k: usize, stride: usize, pad: usize) -> [usize; 3] {
-        let o = |s: usize| (s + 2 * pad).saturating_sub(k) / stride + 1;
+        let o = |s: usize| super::layers::out_len(s, k, stride, pad);
         [cout, o(self.shape[1]), o(self.shape[2])]
     }
 

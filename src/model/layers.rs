@@ -12,6 +12,12 @@ use burn::tensor::ops::ConvOptions;
 
 pub use reslab_kernels::relu;
 
+/// The output length along one axis of a convolution or pool (no dilation,
+/// floor rounding) over an input of length `size`.
+pub(crate) fn out_len(size: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    (size + 2 * padding).saturating_sub(kernel) / stride + 1
+}
+
 /// `Conv2d::forward`: `[b, c_in, h, w]` → `[b, c_out, h', w']`.
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let (rows, cols) = match conv.padding {

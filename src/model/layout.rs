@@ -22,6 +22,7 @@ use burn::nn::pool::MaxPool2d;
 use burn::prelude::*;
 
 use super::Net;
+use super::layers::out_len;
 use super::blocks::{Block, ConvBn, Projection};
 
 impl Net {
@@ -88,7 +89,7 @@ impl Block {
 fn resnet_convs<'a>(stem: &'a mut ConvBn, h: usize, pool: Option<&MaxPool2d>, blocks: &'a mut [Block]) -> Vec<(&'a mut Conv2d, usize)> {
     let mut next = out_size(h, &stem.conv);
     if let Some(p) = pool {
-        next = (next + 2 * padding(&p.padding)).saturating_sub(p.kernel_size[0]) / p.stride[0] + 1;
+        next = out_len(next, p.kernel_size[0], p.stride[0], padding(&p.padding));
     }
     let mut convs = vec![(&mut stem.conv, h)];
     let mut h = next;
@@ -102,7 +103,7 @@ fn resnet_convs<'a>(stem: &'a mut ConvBn, h: usize, pool: Option<&MaxPool2d>, bl
 
 /// A convolution's output size for inputs of size `h`.
 fn out_size(h: usize, conv: &Conv2d) -> usize {
-    (h + 2 * padding(&conv.padding)).saturating_sub(conv.kernel_size[0]) / conv.stride[0] + 1
+    out_len(h, conv.kernel_size[0], conv.stride[0], padding(&conv.padding))
 }
 
 /// The (symmetric) padding of a layer of the zoo.
